@@ -1,0 +1,1 @@
+"""/fanout: a Slack bot that runs Temporal fan-out workflows."""

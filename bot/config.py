@@ -1,0 +1,107 @@
+"""Configuration from the environment (and ``.env``, via python-dotenv). Read once, at start.
+
+Every variable here is listed in ``.env.example`` and in the README's configuration table.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from dotenv import load_dotenv
+
+from workflows.model import DEFAULT_TASK_QUEUE
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_UI_URL = "http://localhost:8233"
+DEFAULT_MAX_VALUES = 1_000_000
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+def load_dotenv_once() -> None:
+    # The environment wins over .env, so deployments can override a checked-out file.
+    load_dotenv(override=False)
+
+
+def task_queue() -> str:
+    return os.environ.get("FANOUT_TASK_QUEUE", "").strip() or DEFAULT_TASK_QUEUE
+
+
+def _int(name: str, default: int, minimum: int = 0) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _ids(name: str) -> frozenset[str]:
+    return frozenset(part.strip() for part in os.environ.get(name, "").split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    slack_bot_token: str
+    slack_signing_secret: str
+    slack_app_token: str
+    slack_api_url: str
+    port: int
+    task_queue: str
+    temporal_ui_url: str
+    temporal_namespace: str
+    max_values: int
+    allowed_channels: frozenset[str]
+    allowed_users: frozenset[str]
+    progress_interval_s: float
+    log_level: str
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.slack_app_token)
+
+    @classmethod
+    def from_env(cls, *, require_slack: bool = True) -> Settings:
+        env = os.environ
+        bot_token = env.get("SLACK_BOT_TOKEN", "").strip()
+        app_token = env.get("SLACK_APP_TOKEN", "").strip()
+        secret = env.get("SLACK_SIGNING_SECRET", "").strip()
+        if require_slack:
+            if not bot_token:
+                raise ConfigError("SLACK_BOT_TOKEN is not set (the bot's xoxb- token; see .env.example)")
+            if app_token and not app_token.startswith("xapp-"):
+                raise ConfigError("SLACK_APP_TOKEN must be an app-level token starting with xapp- (Socket Mode)")
+            if not app_token and not secret:
+                raise ConfigError(
+                    "SLACK_SIGNING_SECRET is not set (needed in HTTP mode; set SLACK_APP_TOKEN for Socket Mode)"
+                )
+        api_url = env.get("SLACK_API_URL", "").strip() or DEFAULT_SLACK_API_URL
+        if not api_url.endswith("/"):
+            api_url += "/"
+        interval = env.get("FANOUT_PROGRESS_INTERVAL", "").strip() or "3"
+        try:
+            progress_interval_s = float(interval)
+        except ValueError:
+            raise ConfigError(f"FANOUT_PROGRESS_INTERVAL must be seconds, got {interval!r}") from None
+        return cls(
+            slack_bot_token=bot_token,
+            slack_signing_secret=secret,
+            slack_app_token=app_token,
+            slack_api_url=api_url,
+            port=_int("PORT", 3000, minimum=1),
+            task_queue=task_queue(),
+            temporal_ui_url=(env.get("TEMPORAL_UI_URL", "").strip() or DEFAULT_UI_URL).rstrip("/"),
+            temporal_namespace=env.get("TEMPORAL_NAMESPACE", "").strip() or "default",
+            max_values=_int("FANOUT_MAX_VALUES", DEFAULT_MAX_VALUES, minimum=1),
+            allowed_channels=_ids("FANOUT_ALLOWED_CHANNELS"),
+            allowed_users=_ids("FANOUT_ALLOWED_USERS"),
+            progress_interval_s=max(progress_interval_s, 0.5),
+            log_level=(env.get("LOG_LEVEL", "").strip() or "INFO").upper(),
+        )

@@ -1,0 +1,1 @@
+"""Temporal workflows of /fanout: ParentWorkflow fans out to ChildWorkflow / BatchWorkflow."""

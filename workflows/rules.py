@@ -1,0 +1,85 @@
+"""Which children fail, and what a child computes. Pure and deterministic.
+
+The randomness for ``rate:P`` is passed in (``workflow.random()`` inside workflows), so the
+same rules are replay-safe in workflow code and testable anywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from random import Random
+
+FAIL_RULE_HELP = "even | odd | none | mod:N | rate:P"
+
+
+class RuleError(ValueError):
+    """A failure rule or child type that does not parse; the message says how to write it."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    message: str
+    kind: str  # the ApplicationError type: groups failures in the summary
+
+
+@dataclass(frozen=True)
+class FailRule:
+    name: str  # even | odd | none | mod | rate
+    modulus: int = 2
+    rate: float = 0.0
+
+    def failure_for(self, value: int, rng: Random | None) -> Failure | None:
+        """The failure of ``value`` under this rule, or None when it succeeds."""
+        if self.name == "none":
+            return None
+        if self.name == "rate":
+            # Always draw, so a run's random sequence doesn't depend on the other values.
+            assert rng is not None, "rate rules need workflow.random()"
+            if rng.random() < self.rate:
+                return Failure(f"Random failure for value {value}", "RandomFailure")
+            return None
+        fails = {
+            "even": value % 2 == 0,
+            "odd": value % 2 != 0,
+            "mod": value % self.modulus == 0,
+        }[self.name]
+        return Failure(f"Simulated failure for value {value}", "SimulatedFailure") if fails else None
+
+
+def parse_fail_rule(text: str) -> FailRule:
+    """``even``, ``odd``, ``none``, ``mod:N`` (N >= 1) or ``rate:P`` (0 <= P <= 1)."""
+    spec = text.strip().lower()
+    if spec in ("even", "odd", "none"):
+        return FailRule(spec)
+    kind, _, arg = spec.partition(":")
+    if kind == "mod":
+        try:
+            modulus = int(arg)
+        except ValueError:
+            raise RuleError(f"`mod:N` needs a whole number N >= 1 (e.g. `mod:3`); try {FAIL_RULE_HELP}") from None
+        if modulus < 1:
+            raise RuleError("`mod:N` needs N >= 1 (e.g. `mod:3`)")
+        return FailRule("mod", modulus=modulus)
+    if kind == "rate":
+        try:
+            rate = float(arg)
+        except ValueError:
+            raise RuleError(f"`rate:P` needs a probability 0..1 (e.g. `rate:0.3`); try {FAIL_RULE_HELP}") from None
+        if not 0.0 <= rate <= 1.0:
+            raise RuleError("`rate:P` needs 0 <= P <= 1 (e.g. `rate:0.3`)")
+        return FailRule("rate", rate=rate)
+    raise RuleError(f"unknown failure rule; use {FAIL_RULE_HELP}")
+
+
+# Child types: the lab's "implement different child types" experiment. Each has its own
+# workflow type (see workflows.child) and its own computation.
+CHILD_TYPES: dict[str, str] = {
+    "double": "value × 2 (the lab's ChildWorkflow)",
+    "square": "value² (SquareChildWorkflow)",
+}
+
+
+def compute(child_type: str, value: int) -> int:
+    if child_type == "square":
+        return value * value
+    return value * 2
