@@ -54,6 +54,7 @@ class Settings:
     slack_app_token: str
     slack_api_url: str
     port: int
+    host: str
     task_queue: str
     temporal_ui_url: str
     temporal_namespace: str
@@ -96,6 +97,7 @@ class Settings:
             slack_app_token=app_token,
             slack_api_url=api_url,
             port=_int("PORT", 3000, minimum=1),
+            host=env.get("HOST", "").strip() or "127.0.0.1",
             task_queue=task_queue(),
             temporal_ui_url=(env.get("TEMPORAL_UI_URL", "").strip() or DEFAULT_UI_URL).rstrip("/"),
             temporal_namespace=env.get("TEMPORAL_NAMESPACE", "").strip() or "default",

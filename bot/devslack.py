@@ -185,6 +185,8 @@ class FakeSlack:
     async def _respond(self, request: web.Request) -> web.Response:
         body = await _read_body(request)
         self.responses.append({"key": request.match_info["key"], **body})
+        if self.on_call is not None:  # the console prints ephemeral answers too
+            self.on_call(ApiCall("response_url", body, "", time.monotonic()))
         return web.json_response({"ok": True})
 
     # -- API methods ------------------------------------------------------------------------------------------

@@ -18,5 +18,6 @@ class RunInfo:
     fail: str = "even"
     max_attempts: int = 1
     ui_url: str = ""  # the run in the Temporal Web UI
-    thread_ts: str = ""  # ts of the run's message, once posted
+    thread_ts: str = ""  # the thread the summary goes to (the run's own message, or a retried run's)
+    message_ts: str = ""  # the run's message, updated in place with progress
     retry_of: str = ""  # workflow id whose failed values this run retries

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from typing import Any
 
 from temporalio.client import Client
@@ -23,14 +24,17 @@ class TemporalUnavailable(Exception):
 
 
 def connect_config() -> dict[str, Any]:
-    config: dict[str, Any] = dict(ClientConfig.load_client_connect_config())
+    # An empty TEMPORAL_* variable (as a copied .env leaves them) means "unset", not "" —
+    # envconfig would read TEMPORAL_API_KEY= as "use TLS", TEMPORAL_NAMESPACE= as namespace "".
+    env = {k: v for k, v in os.environ.items() if v.strip() or not k.startswith("TEMPORAL_")}
+    config: dict[str, Any] = dict(ClientConfig.load_client_connect_config(override_env_vars=env))
     config.setdefault("target_host", DEFAULT_ADDRESS)
     return config
 
 
-async def connect(*, wait: bool = False, timeout_s: float = 5.0) -> Client:
+async def connect(*, wait: bool = False, timeout_s: float = 5.0, config: dict[str, Any] | None = None) -> Client:
     """Connect once; with ``wait``, keep trying (backing off to 10 s) until Temporal is up."""
-    config = connect_config()
+    config = config or connect_config()
     delay = 0.5
     while True:
         try:
@@ -50,20 +54,21 @@ class TemporalGateway:
     is back; no restart needed.
     """
 
-    def __init__(self, connect_timeout_s: float = 2.0) -> None:
+    def __init__(self, connect_timeout_s: float = 2.0, config: dict[str, Any] | None = None) -> None:
         self._client: Client | None = None
         self._lock = asyncio.Lock()
         self._timeout = connect_timeout_s
+        self._config = config or connect_config()  # read once, at start
 
     @property
     def address(self) -> str:
-        return str(connect_config()["target_host"])
+        return str(self._config["target_host"])
 
     async def client(self) -> Client:
         if self._client is not None:
             return self._client
         async with self._lock:
             if self._client is None:
-                self._client = await connect(timeout_s=self._timeout)
+                self._client = await connect(timeout_s=self._timeout, config=self._config)
                 log.info("connected to Temporal at %s", self.address)
             return self._client

@@ -78,7 +78,7 @@ async def fake_slack() -> AsyncIterator[FakeSlack]:
         await fake.stop()
 
 
-def test_settings(base_url: str, queue: str, **overrides: object) -> Settings:
+def settings_for_tests(base_url: str, queue: str, **overrides: object) -> Settings:
     settings = Settings(
         slack_bot_token=BOT_TOKEN,
         slack_signing_secret=SIGNING_SECRET,
@@ -131,11 +131,11 @@ class BotUnderTest:
         return await post_signed(self.url, body, SIGNING_SECRET)
 
 
-async def serve_bot(settings: Settings, fake: FakeSlack) -> tuple[BotUnderTest, web.AppRunner]:
+async def serve_bot(settings: Settings, fake: FakeSlack, temporal_address: str) -> tuple[BotUnderTest, web.AppRunner]:
     from bot.app import build_app
     from bot.temporal import TemporalGateway
 
-    app = build_app(settings, TemporalGateway())
+    app = build_app(settings, TemporalGateway(config={"target_host": temporal_address}))
     runner = web.AppRunner(app.web_app(path="/slack/events"))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -146,9 +146,7 @@ async def serve_bot(settings: Settings, fake: FakeSlack) -> tuple[BotUnderTest, 
 
 @pytest.fixture(scope="session")
 async def bot(fake_slack: FakeSlack, task_queue: str, temporal_address: str) -> AsyncIterator[BotUnderTest]:
-    os.environ["TEMPORAL_ADDRESS"] = temporal_address  # read by bot.temporal through envconfig
-    os.environ.pop("TEMPORAL_NAMESPACE", None)
-    under_test, runner = await serve_bot(test_settings(fake_slack.base_url, task_queue), fake_slack)
+    under_test, runner = await serve_bot(settings_for_tests(fake_slack.base_url, task_queue), fake_slack, temporal_address)
     try:
         yield under_test
     finally:

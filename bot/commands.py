@@ -1,0 +1,246 @@
+"""The /fanout command table: the one source for the parser (bot.parse) and the help text. Pure.
+
+Each ``Option`` carries its own ``apply`` (text -> FanoutRequest field changes), so the parser
+finds options only here and the help lists exactly what the parser accepts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from workflows.model import MAX_CHILD_WORKFLOWS
+from workflows.rules import CHILD_TYPES, FAIL_RULE_HELP, RuleError, parse_fail_rule
+from workflows.values import compress
+
+MAX_ATTEMPTS = 10
+MAX_DELAY_S = 3600.0
+ECHO_LIMIT = 60  # characters of a bad token echoed back in an error
+
+Changes = dict[str, Any]  # FanoutRequest field name -> value
+
+
+class OptionError(ValueError):
+    """An option's argument does not parse; the message is mrkdwn with user text escaped."""
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Escape Slack's control characters, so user text never becomes a mention or a link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def show(text: str) -> str:
+    """User text as inline code: at most ECHO_LIMIT characters, escaped, unable to close the code span."""
+    if len(text) > ECHO_LIMIT:
+        text = text[: ECHO_LIMIT - 1] + "…"
+    return "`" + escape_mrkdwn(text.replace("`", "'")) + "`"
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str  # without dashes: `--fail` is "fail"
+    arg: str  # argument syntax for the help; "" for a flag
+    default: str
+    help: str
+    apply: Callable[[str], Changes]  # raises OptionError
+
+    @property
+    def flag(self) -> str:
+        return f"--{self.name}"
+
+    @property
+    def syntax(self) -> str:
+        return f"{self.flag} {self.arg}" if self.arg else self.flag
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    name: str
+    args: str  # argument syntax for the help
+    help: str
+    example: str  # for the short usage
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    values: tuple[int, ...]
+    help: str
+
+
+@dataclass(frozen=True)
+class Example:
+    title: str
+    text: str  # what follows `/fanout`
+
+
+def _whole(option: str, arg: str, what: str) -> int:
+    if not arg.isascii() or not arg.isdigit():
+        raise OptionError(f"{show(f'--{option} {arg}')}: `--{option}` needs {what}.")
+    return int(arg) if len(arg.lstrip("0")) <= 18 else 10**18  # past every limit, without a huge int()
+
+
+def _fail(arg: str) -> Changes:
+    try:
+        parse_fail_rule(arg)
+    except RuleError as err:
+        raise OptionError(f"{show(f'--fail {arg}')}: {escape_mrkdwn(str(err))}.") from None
+    return {"fail": arg.strip().lower()}
+
+
+def _retries(arg: str) -> Changes:
+    what = f"a whole number 1-{MAX_ATTEMPTS}: the maximum attempts per child (1 = no retry), e.g. `--retries 3`"
+    attempts = _whole("retries", arg, what)
+    if not 1 <= attempts <= MAX_ATTEMPTS:
+        raise OptionError(f"{show(f'--retries {arg}')}: `--retries` needs {what}.")
+    return {"max_attempts": attempts}
+
+
+def _seconds(text: str) -> float | None:
+    whole, dot, frac = text.partition(".")
+    if not (whole.isascii() and whole.isdigit()) or (dot and not (frac.isascii() and frac.isdigit())):
+        return None
+    return float(text)
+
+
+def _delay(arg: str) -> Changes:
+    lo_text, sep, hi_text = arg.partition("..") if ".." in arg else arg.partition("-")
+    lo, hi = _seconds(lo_text), _seconds(hi_text if sep else lo_text)
+    if lo is None or hi is None or lo > hi or hi > MAX_DELAY_S:
+        raise OptionError(
+            f"{show(f'--delay {arg}')}: `--delay` needs seconds S or a range A-B (low-high) "
+            f"between 0 and {MAX_DELAY_S:,.0f}, e.g. `--delay 2` or `--delay 1-5`."
+        )
+    return {"delay_min_s": lo, "delay_max_s": hi}
+
+
+def _sequential(arg: str) -> Changes:
+    return {"sequential": True}
+
+
+def _batch(arg: str) -> Changes:
+    size = _whole("batch", arg, "a whole number of values per child workflow, at least 1, e.g. `--batch 10`")
+    if size < 1:
+        raise OptionError(f"{show(f'--batch {arg}')}: `--batch` needs at least 1 value per child workflow.")
+    return {"batch_size": size}
+
+
+def _child(arg: str) -> Changes:
+    child_type = arg.strip().lower()
+    if child_type not in CHILD_TYPES:
+        raise OptionError(f"{show(f'--child {arg}')}: unknown child type; use {' | '.join(CHILD_TYPES)}.")
+    return {"child_type": child_type}
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option(
+        "fail",
+        FAIL_RULE_HELP.replace(" ", ""),
+        "even",
+        "which children fail: even or odd values, none, multiples of N, or each at random with probability P",
+        _fail,
+    ),
+    Option("retries", "N", "1", f"maximum attempts per child, 1-{MAX_ATTEMPTS} (1 = no retry)", _retries),
+    Option(
+        "delay",
+        "S|A-B",
+        "0",
+        f"each child first sleeps S seconds, or a random A to B seconds; at most {MAX_DELAY_S:,.0f}",
+        _delay,
+    ),
+    Option("sequential", "", "parallel", "start each child only after the previous one finished", _sequential),
+    Option(
+        "batch",
+        "N",
+        "auto",
+        f"values per child workflow; auto is 1, or more when over {MAX_CHILD_WORKFLOWS:,} values",
+        _batch,
+    ),
+    Option(
+        "child",
+        "|".join(CHILD_TYPES),
+        "double",
+        "child workflow type: " + ", ".join(f"`{name}` {what}" for name, what in CHILD_TYPES.items()),
+        _child,
+    ),
+)
+
+SCENARIOS: tuple[Scenario, ...] = (
+    Scenario("all-success", (1, 3, 5, 7, 9), "odd values, every child succeeds"),
+    Scenario("all-failures", (2, 4, 6, 8), "even values, every child fails"),
+    Scenario("large-scale", tuple(range(1, 16)), "15 children, about half fail"),
+)
+
+SUBCOMMANDS: tuple[Subcommand, ...] = (
+    Subcommand(
+        "scenario",
+        "|".join(s.name for s in SCENARIOS) + " [options]",
+        "run one of the lab's scenarios",
+        "scenario large-scale",
+    ),
+    Subcommand("status", "<run-id>", "progress, or the result, of a run", "status <run-id>"),
+    Subcommand("cancel", "<run-id>", "cancel a run: running children stop, results so far are kept", "cancel <run-id>"),
+    Subcommand("list", "", "recent runs", "list"),
+    Subcommand("help", "", "this help", "help"),
+)
+
+EXAMPLES: tuple[Example, ...] = (
+    Example("Other failure rules", "1-15 --fail mod:3"),
+    Example("Random failures with retries", "1-20 --fail rate:0.3 --retries 3"),
+    Example("Delays", "1-10 --delay 1-5"),
+    Example("Other child types", "1-10 --child square --fail none"),
+    Example("Batch spawning", "1-500 --batch 10"),
+    Example("Sequential vs parallel", "1-10 --delay 1 --sequential"),
+)
+
+
+def find_option(name: str) -> Option | None:
+    return next((o for o in OPTIONS if o.name == name), None)
+
+
+def option_names() -> str:
+    return ", ".join(f"`{o.flag}`" for o in OPTIONS)
+
+
+def _values_text(values: tuple[int, ...]) -> str:
+    return " ".join(str(r.start) if r.start == r.end else f"{r.start}-{r.end}" for r in compress(values))
+
+
+def _code(text: str) -> str:
+    return f"`{escape_mrkdwn(text)}`"
+
+
+def usage_text() -> str:
+    """A few lines for errors: what a command looks like, and where the full help is."""
+    return "\n".join(
+        (
+            "*Usage:* " + " · ".join(_code(f"/fanout {t}") for t in ("1 2 3 4 5", "1-15 --fail mod:3 --retries 3")),
+            "Also: " + " · ".join(_code(f"/fanout {s.example}") for s in SUBCOMMANDS),
+            f"{_code('/fanout help')} lists every option.",
+        )
+    )
+
+
+def help_text() -> str:
+    """The full help (Slack mrkdwn), generated from the tables above; fits one section block."""
+    lines = [
+        "*/fanout* runs a Temporal fan-out: a parent workflow starts one child workflow per value "
+        "and reports every result and failure.",
+        "",
+        "*Values*: "
+        + " · ".join(_code(t) for t in ("1 2 3", "1,2,3", "1-15", "-3", "-5..-1"))
+        + " — order is kept and duplicates run twice.",
+        "",
+        "*Commands*",
+        f"• {_code('/fanout <values> [options]')} — start a run",
+    ]
+    for sub in SUBCOMMANDS:
+        lines.append(f"• {_code(f'/fanout {sub.name} {sub.args}'.rstrip())} — {sub.help}")
+        if sub.name == "scenario":
+            lines += [f"    ◦ {_code(s.name)}: {_values_text(s.values)} — {s.help}" for s in SCENARIOS]
+    lines += ["", "*Options* (anywhere, each once; `--opt=value` and `—opt` work too)"]
+    lines += [f"• {_code(o.syntax)} (default {o.default}) — {o.help}" for o in OPTIONS]
+    lines += ["", "*Experiments*"]
+    lines += [f"• {e.title}: {_code(f'/fanout {e.text}')}" for e in EXAMPLES]
+    return "\n".join(lines)

@@ -1,0 +1,247 @@
+"""/fanout text -> a typed command, or a ParseError saying what was wrong. Pure; never raises.
+
+Options and scenarios come from the table in bot.commands. Values stay ranges: they are
+counted with ``count_values``, never expanded, so ``1-1000000000000`` is refused at once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.commands import (
+    SCENARIOS,
+    SUBCOMMANDS,
+    Changes,
+    Option,
+    OptionError,
+    escape_mrkdwn,
+    find_option,
+    help_text,
+    option_names,
+    show,
+    usage_text,
+)
+from workflows.model import FanoutRequest, ValueRange
+from workflows.values import batch_problem, compress, count_values, plan_batch_size
+
+__all__ = [
+    "MAX_ABS_VALUE",
+    "CancelCommand",
+    "Command",
+    "HelpCommand",
+    "ListCommand",
+    "ParseError",
+    "RunCommand",
+    "StatusCommand",
+    "escape_mrkdwn",
+    "help_text",
+    "parse",
+    "usage_text",
+]
+
+MAX_ABS_VALUE = 10**12
+_MAX_DIGITS = len(str(MAX_ABS_VALUE))
+# A value is an integer or an inclusive range: `7`, `-3`, `1-15`, `-5--1`, `-3-3`, `-5..-1`.
+_VALUE = re.compile(r"(-?[0-9]+)(?:(?:-|\.\.)(-?[0-9]+))?")
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,200}")
+# Slack clients may turn `--` into an em or en dash: `—fail` is `--fail`.
+_OPTION_PREFIXES = ("--", "—", "–")
+_VALUES_HOWTO = "write values like `1 2 3`, `1,2,3`, ranges `1-15` or negatives `-3` and `-5..-1`"
+
+
+@dataclass(frozen=True)
+class RunCommand:
+    request: FanoutRequest  # request.batch_size is the user's --batch, or 0 (automatic)
+    value_count: int
+    scenario: str = ""
+
+
+@dataclass(frozen=True)
+class HelpCommand:
+    pass
+
+
+@dataclass(frozen=True)
+class StatusCommand:
+    run_id: str
+
+
+@dataclass(frozen=True)
+class CancelCommand:
+    run_id: str
+
+
+@dataclass(frozen=True)
+class ListCommand:
+    pass
+
+
+@dataclass(frozen=True)
+class ParseError:
+    problem: str  # mrkdwn, user text escaped; the caller appends usage_text()
+
+
+Command = RunCommand | HelpCommand | StatusCommand | CancelCommand | ListCommand
+
+
+class _Problem(Exception):
+    """Internal: carries an error message (mrkdwn, user text escaped) up to parse()."""
+
+
+def parse(text: str, *, max_values: int) -> Command | ParseError:
+    """Parse the text after `/fanout`. ``max_values`` is the most values one run may have."""
+    tokens = _tokens(text)
+    if not tokens:
+        return ParseError("Tell me what to fan out: give some values (e.g. `1-15`) or a command.")
+    try:
+        head = tokens[0].lower()
+        sub = next((s for s in SUBCOMMANDS if s.name == head), None)
+        if sub is not None:
+            return _SUBCOMMAND_PARSERS[sub.name](tokens[1:], max_values)
+        if tokens[0][:1].isalpha():
+            commands = ", ".join(f"`{s.name}`" for s in SUBCOMMANDS)
+            raise _Problem(f"Unknown command {show(tokens[0])}. Commands are {commands}; or {_VALUES_HOWTO}.")
+        return _run(tokens, max_values)
+    except (_Problem, OptionError) as problem:
+        return ParseError(str(problem))
+
+
+def _tokens(text: str) -> list[str]:
+    # Slack sends &, < and > as entities; decode them (every echo is escaped again).
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return [t for t in re.split(r"[\s,]+", text) if t]
+
+
+def _is_option(token: str) -> bool:
+    return token.startswith(_OPTION_PREFIXES) or (token[:1] == "-" and token[1:2].isalpha())
+
+
+def _option(token: str) -> tuple[Option, str | None]:
+    """The option a token names, and its `=value` if it has one."""
+    prefix = next((p for p in _OPTION_PREFIXES if token.startswith(p)), "-")
+    name, eq, value = token[len(prefix) :].partition("=")
+    option = find_option(name.lower()) if prefix != "-" else None
+    if option is None:
+        hint = " (options start with `--`)" if prefix == "-" else ""
+        raise _Problem(f"Unknown option {show(token)}{hint}. Options are {option_names()}; see `/fanout help`.")
+    return option, (value if eq else None)
+
+
+def _value(token: str) -> ValueRange:
+    match = _VALUE.fullmatch(token)
+    if match is None:
+        hint = " (use a plain `-` or `..` between the ends of a range)" if "—" in token or "–" in token else ""
+        raise _Problem(f"{show(token)} is not a number or a range{hint}; {_VALUES_HOWTO}.")
+    ends = [match[1], match[2] if match[2] is not None else match[1]]
+    if any(len(e.lstrip("-").lstrip("0")) > _MAX_DIGITS for e in ends):
+        raise _Problem(f"{show(token)} is too large: values must be within ±{MAX_ABS_VALUE:,}.")
+    start, end = int(ends[0]), int(ends[1])
+    if max(abs(start), abs(end)) > MAX_ABS_VALUE:
+        raise _Problem(f"{show(token)} is too large: values must be within ±{MAX_ABS_VALUE:,}.")
+    if start > end:
+        raise _Problem(f"{show(token)} runs downward; write ranges low-high, e.g. `1-15` or `-5..-1`.")
+    return ValueRange(start, end)
+
+
+def _merge(parts: list[ValueRange]) -> list[ValueRange]:
+    """Runs of consecutive single values become one range; order (and duplicates) are kept."""
+    out: list[ValueRange] = []
+    singles: list[int] = []
+    for part in parts:
+        if part.start == part.end:
+            singles.append(part.start)
+            continue
+        out += compress(singles)
+        singles = []
+        out.append(part)
+    return out + compress(singles)
+
+
+def _run(tokens: list[str], max_values: int, scenario: str = "", preset: tuple[int, ...] = ()) -> RunCommand:
+    """Values and options, in any order; a scenario brings its own values."""
+    changes: Changes = {}
+    seen: set[str] = set()
+    parts: list[ValueRange] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        i += 1
+        if not _is_option(token):
+            if scenario:
+                raise _Problem(f"A scenario brings its own values; remove {show(token)}, or run the values without it.")
+            parts.append(_value(token))
+            continue
+        option, arg = _option(token)
+        if option.name in seen:
+            raise _Problem(f"`{option.flag}` is given twice; give each option once.")
+        seen.add(option.name)
+        if not option.arg:
+            if arg is not None:
+                raise _Problem(f"{show(token)}: `{option.flag}` is a flag and takes no value.")
+            arg = ""
+        elif arg is None and i < len(tokens) and not _is_option(tokens[i]):
+            arg = tokens[i]
+            i += 1
+        if option.arg and not arg:
+            raise _Problem(f"`{option.flag}` needs a value: `{escape_mrkdwn(option.syntax)}`.")
+        changes.update(option.apply(arg or ""))
+    ranges = _merge(parts) if not scenario else compress(preset)
+    total = count_values(ranges)
+    if total == 0:
+        raise _Problem(f"No values to fan out; {_VALUES_HOWTO}.")
+    if total > max_values:
+        raise _Problem(
+            f"That is {total:,} values; the limit is {max_values:,} per run (FANOUT_MAX_VALUES). "
+            "Split it into smaller runs."
+        )
+    request = FanoutRequest(ranges=ranges, **changes)
+    problem = batch_problem(total, plan_batch_size(total, request.batch_size))
+    if problem:
+        raise _Problem(problem + ".")
+    return RunCommand(request=request, value_count=total, scenario=scenario)
+
+
+def _run_id(name: str, args: list[str]) -> str:
+    example = f"`/fanout {name} fanout-1a2b3c`"
+    if not args:
+        raise _Problem(f"`{name}` needs a run id, e.g. {example}.")
+    if len(args) > 1:
+        raise _Problem(f"`{name}` takes one run id, not {len(args)} words, e.g. {example}.")
+    if _RUN_ID.fullmatch(args[0]) is None:
+        raise _Problem(
+            f"{show(args[0])} is not a run id. Run ids look like `fanout-1a2b3c` "
+            f"(letters, digits, `-`, `_`, `.`, `:`), e.g. {example}."
+        )
+    return args[0]
+
+
+def _scenario(args: list[str], max_values: int) -> RunCommand:
+    names = ", ".join(f"`{s.name}`" for s in SCENARIOS)
+    if not args:
+        raise _Problem(f"`scenario` needs a name: {names}, e.g. `/fanout scenario large-scale`.")
+    scenario = next((s for s in SCENARIOS if s.name == args[0].lower()), None)
+    if scenario is None:
+        raise _Problem(f"Unknown scenario {show(args[0])}; the scenarios are {names}.")
+    return _run(args[1:], max_values, scenario=scenario.name, preset=scenario.values)
+
+
+def _no_args(name: str, args: list[str]) -> None:
+    if args:
+        raise _Problem(f"`{name}` takes nothing after it; got {show(' '.join(args))}.")
+
+
+def _list(args: list[str], max_values: int) -> ListCommand:
+    _no_args("list", args)
+    return ListCommand()
+
+
+# One parser per entry of bot.commands.SUBCOMMANDS (tests check that the two match).
+_SUBCOMMAND_PARSERS: dict[str, Callable[[list[str], int], Command]] = {
+    "help": lambda args, _: HelpCommand(),
+    "list": _list,
+    "status": lambda args, _: StatusCommand(_run_id("status", args)),
+    "cancel": lambda args, _: CancelCommand(_run_id("cancel", args)),
+    "scenario": _scenario,
+}
