@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
+from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.client import WorkflowHandle
@@ -16,16 +18,27 @@ from temporalio.client import WorkflowHandle
 from bot.render import Message, run_message, summary_message
 from bot.runs import RunInfo
 from bot.watch import watch_run
-from workflows.model import FanoutResult, Progress
+from workflows.model import FanoutResult, Progress, SlackMessage
 from workflows.parent import ParentWorkflow
 
 log = logging.getLogger("fanout.lifecycle")
 
+# Something posted into the run's thread after its summary (a CSV of every value, a timeline
+# image): called with the Slack client, the run's workflow handle, the run and its result.
+Attachment = Callable[[AsyncWebClient, WorkflowHandle[Any, Any], RunInfo, FanoutResult], Awaitable[None]]
+
 
 class RunReporter:
-    def __init__(self, slack: AsyncWebClient, *, progress_interval_s: float = 3.0) -> None:
+    def __init__(
+        self,
+        slack: AsyncWebClient,
+        *,
+        progress_interval_s: float = 3.0,
+        attachments: Sequence[Attachment] = (),
+    ) -> None:
         self.slack = slack
         self.progress_interval_s = progress_interval_s
+        self.attachments = list(attachments)
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def announce(self, run: RunInfo) -> RunInfo:
@@ -35,6 +48,14 @@ class RunReporter:
         response = await self._post(run.channel_id, message, thread_ts=run.thread_ts or None)
         ts = str(response["ts"])
         return replace(run, message_ts=ts, thread_ts=run.thread_ts or ts)
+
+    async def remember_message(self, run: RunInfo, handle: WorkflowHandle[ParentWorkflow, FanoutResult]) -> None:
+        """Tell the workflow where its message is (memo), for recovery by any replica."""
+        try:
+            await handle.signal(ParentWorkflow.attach_message,
+                                SlackMessage(run.channel_id, run.message_ts, run.thread_ts))
+        except Exception:  # the run goes on; only recovery after a crash would miss the thread
+            log.exception("could not record the message of %s on the workflow", run.workflow_id)
 
     def follow(self, run: RunInfo, handle: WorkflowHandle[ParentWorkflow, FanoutResult]) -> asyncio.Task[None]:
         task = asyncio.create_task(self._follow(run, handle), name=f"follow {run.workflow_id}")
@@ -60,6 +81,12 @@ class RunReporter:
             return
         await self._post(run.channel_id, summary_message(run, result), thread_ts=run.thread_ts)
         log.info("run %s reported: %d/%d succeeded", run.workflow_id, result.success_count, result.total_children)
+        for attach in self.attachments:
+            # Files follow the summary; if one fails the summary still stands (never a second one).
+            try:
+                await attach(self.slack, handle, run, result)
+            except Exception:
+                log.exception("attachment %s for %s failed", getattr(attach, "__name__", attach), run.workflow_id)
         try:
             await self._update(run, run_message(run, None, final=result))
         except Exception:

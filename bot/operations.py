@@ -88,6 +88,7 @@ class Operations:
         log.info("run %s started by %s in %s: %d values", run.workflow_id, run.user_id, run.channel_id,
                  run.value_count)
         run = await self.reporter.announce(run)
+        await self.reporter.remember_message(run, handle)
         self.reporter.follow(run, handle)
 
     async def status(self, run_id: str, respond: AsyncRespond) -> None:
