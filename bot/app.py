@@ -18,6 +18,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.operations import Operations
+from bot.attachments import default_attachments
 from bot.config import Settings
 from bot.lifecycle import RunReporter
 from bot.parse import (
@@ -65,7 +66,7 @@ def build_app(settings: Settings, gateway: TemporalGateway, *, client: AsyncWebC
         signing_secret=settings.slack_signing_secret or None,
         request_verification_enabled=not settings.socket_mode,
     )
-    reporter = RunReporter(slack, progress_interval_s=settings.progress_interval_s)
+    reporter = RunReporter(slack, progress_interval_s=settings.progress_interval_s, attachments=default_attachments())
     ops = Operations(settings, gateway, reporter)
     app_state: dict[str, Any] = {"reporter": reporter, "ops": ops}
     app.fanout_state = app_state  # type: ignore[attr-defined]
