@@ -20,7 +20,10 @@ from aiohttp import web
 from bot.app import build_app
 from bot.config import ConfigError, Settings, load_dotenv_once
 from bot.devslack import ApiCall, FakeSlack, post_signed, slash_command_body
+from bot.runs import RunInfo
 from bot.temporal import TemporalGateway
+from bot.timeline_text import text_timeline
+from workflows.model import FanoutResult
 
 SECRET = "console-signing-secret"
 TOKEN = "xoxb-console"
@@ -72,12 +75,23 @@ def show(call: ApiCall) -> None:
     print(PROMPT, end="", flush=True)
 
 
+async def print_timeline(slack: Any, handle: Any, run: RunInfo, result: FanoutResult) -> None:
+    """Console-only attachment: the run's timeline as text, in the thread, after the uploads."""
+    text = text_timeline(result)
+    if text:
+        print(f"\n    ── timeline of {run.workflow_id} (the PNG in the thread) ──")
+        for line in text.splitlines():
+            print("    " + line)
+        print(PROMPT, end="", flush=True)
+
+
 async def serve_console(settings: Settings) -> None:
     fake = FakeSlack(bot_token=TOKEN, on_call=show)
     await fake.start()
     settings = replace(settings, slack_bot_token=TOKEN, slack_signing_secret=SECRET, slack_app_token="",
                        slack_api_url=fake.base_url)
     app = build_app(settings, TemporalGateway())
+    app.fanout_state["reporter"].attachments.append(print_timeline)  # type: ignore[attr-defined]
     runner = web.AppRunner(app.web_app(path="/slack/events"), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()

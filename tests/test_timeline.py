@@ -1,0 +1,333 @@
+"""The execution timeline (issue 7): the data behind the chart, the PNG, the text, and the upload."""
+
+from __future__ import annotations
+
+import io
+import logging
+import random
+from collections.abc import AsyncIterator
+
+import numpy as np
+import pytest
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.attachments import default_attachments
+from bot.devslack import FakeSlack
+from bot.runs import RunInfo
+from bot.timeline import (
+    BAR_LIMIT,
+    COLOURS,
+    WIDTH_PX,
+    figure_size_px,
+    render_timeline_png,
+    timeline_data,
+)
+from bot.timeline_text import text_timeline
+from bot.timeline_upload import upload_timeline
+from tests.conftest import BotUnderTest
+from workflows.model import ChildSpan, FanoutResult
+
+TOKEN = "xoxb-timeline"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    assert png[:8] == PNG_SIGNATURE
+    assert png[12:16] == b"IHDR"
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+def pixel_count(png: bytes, colour: str) -> int:
+    """How many pixels are exactly this colour (bar interiors are; text antialiasing rarely is)."""
+    from PIL import Image  # comes with matplotlib
+
+    with Image.open(io.BytesIO(png)) as image:
+        rgb = np.asarray(image.convert("RGB"))
+    want = [int(colour[i:i + 2], 16) for i in (1, 3, 5)]
+    return int((rgb == want).all(axis=2).sum())
+
+
+def make_result(spans: list[ChildSpan], *, total: int | None = None, failed: int | None = None,
+                sequential: bool = False, batch_size: int = 1, status: str = "completed") -> FanoutResult:
+    values = sum(s.values for s in spans)
+    total = values if total is None else total
+    failed = sum(s.values for s in spans if s.status == "failed") if failed is None else failed
+    cancelled = total - sum(s.values for s in spans if s.status != "cancelled")
+    succeeded = total - failed - cancelled
+    return FanoutResult(
+        total_children=total, successful_results=[], failed_children=[], success_count=succeeded,
+        failure_count=failed, success_rate=succeeded / total if total else 0.0, cancelled_count=cancelled,
+        status=status, sequential=sequential, batch_size=batch_size, child_workflow_count=len(spans),
+        wall_s=max((s.end_ms for s in spans), default=0) / 1000 + 0.02,
+        child_s_sum=sum(s.end_ms - s.start_ms for s in spans) / 1000, results_complete=batch_size == 1,
+        spans=spans,
+    )
+
+
+def lab_run() -> FanoutResult:
+    """The lab's run: values 1-5, even ones fail; children start together and finish apart."""
+    spans = [ChildSpan(i, 4 + 3 * i, 4 + 3 * i + (100 if (i + 1) % 2 == 0 else 210),
+                       "failed" if (i + 1) % 2 == 0 else "succeeded") for i in range(5)]
+    return make_result(spans)
+
+
+def sequential_run() -> FanoutResult:
+    spans, t = [], 3
+    for i in range(5):
+        spans.append(ChildSpan(i, t, t + 200 + 10 * i, "failed" if i % 2 else "succeeded", attempts=1 + (i == 3)))
+        t += 200 + 10 * i + 5
+    return make_result(spans, sequential=True)
+
+
+def cancelled_run() -> FanoutResult:
+    spans = [ChildSpan(0, 2, 300, "succeeded"), ChildSpan(1, 3, 310, "failed"),
+             ChildSpan(2, 4, 900, "cancelled"), ChildSpan(3, 5, 900, "cancelled")]
+    return make_result(spans, total=10, status="cancelled")
+
+
+def batched_run(n: int = 1000, batch: int = 1000, seed: int = 7) -> FanoutResult:
+    """A 1,000,000-value run in 1,000 batch children, 500 at a time: some fully failed, some mixed,
+    a few cancelled."""
+    rnd = random.Random(seed)
+    spans, failed = [], 0
+    for i in range(n):
+        start = (i // 500) * 4000 + rnd.randint(0, 900)
+        status = "cancelled" if i >= n - 5 else rnd.choice(["succeeded", "succeeded", "mixed", "failed"])
+        failed += batch if status == "failed" else batch // 2 if status == "mixed" else 0
+        spans.append(ChildSpan(i, start, start + rnd.randint(1500, 4000), status, values=batch))
+    return make_result(spans, failed=failed, batch_size=batch)
+
+
+# -- the data behind the chart ---------------------------------------------------------------------------------
+
+
+def overlaps(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def test_parallel_bars_overlap_and_match_the_run() -> None:
+    result = lab_run()
+    data = timeline_data(result)
+    assert data.mode == "bars" and data.series is None
+    assert [b.index for b in data.bars] == [0, 1, 2, 3, 4]
+    assert [b.status for b in data.bars] == ["succeeded", "failed", "succeeded", "failed", "succeeded"]
+    assert [(b.start_s, b.end_s) for b in data.bars] == [(s.start_ms / 1000, s.end_ms / 1000) for s in result.spans]
+    spans = [(b.start_s, b.end_s) for b in data.bars]
+    assert all(overlaps(a, b) for a in spans for b in spans)
+    assert data.wall_s == pytest.approx(result.wall_s)
+    assert data.speedup == pytest.approx(result.child_s_sum / result.wall_s)
+    assert data.peak_children == 5
+
+
+def test_sequential_bars_never_overlap_a_staircase() -> None:
+    data = timeline_data(sequential_run())
+    assert data.mode == "bars" and data.peak_children == 1
+    for before, after in zip(data.bars, data.bars[1:], strict=False):
+        assert before.end_s <= after.start_s
+    assert data.speedup == pytest.approx(1.0, abs=0.05)
+
+
+def test_many_spans_switch_to_concurrency_and_end_at_the_run_counts() -> None:
+    result = batched_run()
+    assert result.total_children == 1_000_000 and len(result.spans) == 1000
+    data = timeline_data(result)
+    assert data.mode == "concurrency" and data.series is not None
+    s = data.series
+    assert s.succeeded[-1] == result.success_count
+    assert s.failed[-1] == result.failure_count
+    assert s.cancelled[-1] == sum(x.values for x in result.spans if x.status == "cancelled")
+    assert s.running[-1] == 0 and s.running.min() >= 0
+    assert s.running.max() == 500 * 1000 and data.peak_children == 500
+    for done in (s.succeeded, s.failed, s.cancelled):
+        assert (np.diff(done) >= 0).all()  # cumulative
+    assert (np.diff(s.t_s) > 0).all() and s.t_s[0] == 0
+
+
+def test_mixed_batches_share_the_runs_exact_counts() -> None:
+    """Mixed batches say nothing of how their values ended: the series still end at the exact counts."""
+    spans = [ChildSpan(i, 10 * i, 10 * i + 500, "mixed" if i % 3 else "succeeded", values=7) for i in range(300)]
+    spans[5] = ChildSpan(5, 50, 550, "cancelled", values=7)
+    result = make_result(spans, failed=400)
+    result.success_count -= 13  # some values in mixed batches were cancelled while awaiting a retry
+    result.cancelled_count += 13
+    s = timeline_data(result).series
+    assert s is not None
+    assert (s.succeeded[-1], s.failed[-1]) == (result.success_count, result.failure_count)
+    assert s.cancelled[-1] == 7 + 13 == result.cancelled_count
+    assert s.succeeded[-1] + s.failed[-1] + s.cancelled[-1] == result.total_children
+
+
+def test_concurrency_series_matches_a_brute_force_count() -> None:
+    rnd = random.Random(3)
+    spans = []
+    for i in range(BAR_LIMIT + 50):
+        start = rnd.randint(0, 2000)
+        spans.append(ChildSpan(i, start, start + rnd.randint(0, 800), rnd.choice(["succeeded", "failed"]),
+                               values=rnd.randint(1, 5)))
+    s = timeline_data(make_result(spans)).series
+    assert s is not None
+    for t, running, ok, bad in zip(s.t_s, s.running, s.succeeded, s.failed, strict=True):
+        ms = round(t * 1000)
+        assert running == sum(x.values for x in spans if x.start_ms <= ms < x.end_ms)
+        assert ok == sum(x.values for x in spans if x.end_ms <= ms and x.status == "succeeded")
+        assert bad == sum(x.values for x in spans if x.end_ms <= ms and x.status == "failed")
+
+
+def test_a_run_of_two_thousand_spans_still_renders_a_bounded_chart() -> None:
+    batches = batched_run().spans
+    per_value = [ChildSpan(1000 + i, 10 * i, 10 * i + 50, "succeeded") for i in range(1000)]
+    result = make_result(batches + per_value, failed=batched_run().failure_count)
+    png = render_timeline_png(result, "fanout-2000")
+    assert png_size(png) == figure_size_px(timeline_data(result))
+
+
+# -- the PNG ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("make", [lab_run, sequential_run, cancelled_run, batched_run])
+def test_png_is_a_png_of_the_expected_size(make: object) -> None:
+    result = make()  # type: ignore[operator]
+    png = render_timeline_png(result, "fanout-test-run")
+    width, height = png_size(png)
+    assert (width, height) == figure_size_px(timeline_data(result))
+    assert width == WIDTH_PX and 300 <= height <= 900
+    assert png.endswith(b"IEND\xaeB`\x82")
+
+
+def test_bar_colours_follow_the_outcome() -> None:
+    lab = render_timeline_png(lab_run(), "fanout-lab")
+    assert pixel_count(lab, COLOURS["succeeded"]) > 5000 and pixel_count(lab, COLOURS["failed"]) > 1000
+    assert pixel_count(lab, COLOURS["cancelled"]) < 100  # no grey bars, at most stray antialiased text
+    cancelled = render_timeline_png(cancelled_run(), "fanout-cancelled")
+    assert pixel_count(cancelled, COLOURS["cancelled"]) > 5000  # grey bars
+
+
+def test_height_grows_with_bars_up_to_a_cap() -> None:
+    small = figure_size_px(timeline_data(lab_run()))
+    many = [ChildSpan(i, 0, 100, "succeeded") for i in range(BAR_LIMIT)]
+    assert small[1] < figure_size_px(timeline_data(make_result(many)))[1] == 900
+
+
+def test_user_text_in_the_run_id_is_not_mathtext() -> None:
+    assert png_size(render_timeline_png(lab_run(), "fanout-$x^{2}$-$"))[0] == WIDTH_PX
+
+
+# -- the text timeline -----------------------------------------------------------------------------------------
+
+
+def test_text_timeline_draws_one_row_per_child_scaled_to_wall_time() -> None:
+    text = text_timeline(lab_run(), width=40)
+    lines = text.splitlines()
+    assert "faster than one after another" in lines[0]
+    assert lines[1].startswith("parent") and "├" + "─" * 38 + "┤" in lines[1]
+    rows = lines[2:]
+    assert [r.split()[0] for r in rows] == ["#0", "#1", "#2", "#3", "#4"]
+    assert [("✓" in r, "✗" in r) for r in rows] == [(True, False), (False, True)] * 2 + [(True, False)]
+    assert "0.21 s" in rows[0] and "0.10 s" in rows[1]
+
+
+def test_text_timeline_shows_the_sequential_staircase_and_cancellations() -> None:
+    rows = text_timeline(sequential_run()).splitlines()[2:]
+    starts = [r.index("├") for r in rows]
+    assert starts == sorted(starts) and len(set(starts)) == len(starts)
+    assert "2 attempts" in rows[3]
+    assert text_timeline(cancelled_run()).count("⏹") == 2
+
+
+def test_text_timeline_summarises_long_and_large_runs() -> None:
+    fifty = make_result([ChildSpan(i, 0, 100, "succeeded") for i in range(50)])
+    assert text_timeline(fifty).splitlines()[-1] == "…and 20 more (20 succeeded)"
+    big = text_timeline(batched_run())
+    assert "peak 500 children at once" in big and "1,000 child workflows, batches of 1,000" in big
+    assert len(big.splitlines()) == 5
+    assert text_timeline(make_result([])) == ""
+
+
+# -- the upload ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    slack = FakeSlack(bot_token=TOKEN)
+    await slack.start()
+    try:
+        yield slack
+    finally:
+        await slack.stop()
+
+
+def run_info(workflow_id: str = "fanout-tl-1") -> RunInfo:
+    return RunInfo(workflow_id=workflow_id, user_id="U1", channel_id="C42", text="1 2 3 4 5", value_count=5,
+                   batch_size=1, child_workflow_count=5, thread_ts="1700000000.000100",
+                   message_ts="1700000000.000100")
+
+
+def test_the_timeline_is_a_default_attachment() -> None:
+    assert upload_timeline in default_attachments()
+
+
+async def test_upload_lands_in_the_runs_thread(fake: FakeSlack) -> None:
+    client = AsyncWebClient(token=TOKEN, base_url=fake.base_url)
+    run = run_info()
+    await upload_timeline(client, None, run, lab_run())
+    methods = [c.method for c in fake.calls]
+    assert methods == ["files.getUploadURLExternal", "files.completeUploadExternal"]
+    [asked] = fake.calls_to("files.getUploadURLExternal")
+    assert asked.params["filename"] == "fanout-tl-1-timeline.png"
+    [f] = fake.files
+    assert f["thread_ts"] == run.thread_ts and f["channel_id"] == run.channel_id
+    assert f["filename"] == "fanout-tl-1-timeline.png" and "fanout-tl-1" in f["title"]
+    assert int(asked.params["length"]) == len(f["content"])
+    assert png_size(f["content"]) == figure_size_px(timeline_data(lab_run()))
+    assert not f["initial_comment"]  # the thread stays clean: the summary already says it all
+
+
+async def test_no_spans_no_upload(fake: FakeSlack) -> None:
+    client = AsyncWebClient(token=TOKEN, base_url=fake.base_url)
+    await upload_timeline(client, None, run_info(), make_result([]))
+    assert fake.calls == [] and fake.files == []
+
+
+async def test_a_failed_upload_is_logged_not_raised(fake: FakeSlack, caplog: pytest.LogCaptureFixture) -> None:
+    fake.fail_next("files.getUploadURLExternal", status=500, times=10)
+    client = AsyncWebClient(token=TOKEN, base_url=fake.base_url)
+    with caplog.at_level(logging.WARNING, logger="fanout.timeline"):
+        await upload_timeline(client, None, run_info("fanout-tl-down"), lab_run())
+    assert fake.files == [] and fake.calls_to("files.completeUploadExternal") == []
+    assert len(fake.failed_calls) == 1  # one try: no retry storm from here
+    assert any("fanout-tl-down" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_failed_render_is_logged_not_raised(fake: FakeSlack, monkeypatch: pytest.MonkeyPatch,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    def broken(result: FanoutResult, run_id: str) -> bytes:
+        raise RuntimeError("no fonts")
+
+    monkeypatch.setattr("bot.timeline_upload.render_timeline_png", broken)
+    client = AsyncWebClient(token=TOKEN, base_url=fake.base_url)
+    with caplog.at_level(logging.WARNING, logger="fanout.timeline"):
+        await upload_timeline(client, None, run_info(), lab_run())
+    assert fake.calls == []
+    assert any(r.exc_info and "no fonts" in str(r.exc_info[1]) for r in caplog.records)
+
+
+# -- end to end: the real bot, a real Temporal run, the fake Slack -------------------------------------------
+
+
+async def test_a_run_gets_its_timeline_in_its_thread_after_the_summary(bot: BotUnderTest) -> None:
+    from tests.test_bot_e2e import run_command, wait_summary
+
+    _, _, _, run = await run_command(bot, "1 2 3 4 5", channel="C-timeline")
+    workflow_id = run.metadata["event_payload"]["workflow_id"]
+    await wait_summary(bot, "C-timeline", run.ts)
+    name = f"{workflow_id}-timeline.png"
+    await bot.fake.wait_for(lambda: any(f["filename"] == name for f in bot.fake.files), timeout=15)
+    [f] = [f for f in bot.fake.files if f["filename"] == name]
+    assert f["channel_id"] == "C-timeline" and f["thread_ts"] == run.ts
+    assert png_size(f["content"])[0] == WIDTH_PX
+    calls = bot.fake.calls
+    summary_at = max(i for i, c in enumerate(calls) if c.method == "chat.postMessage"
+                     and c.params.get("thread_ts") == run.ts)
+    upload_at = next(i for i, c in enumerate(calls) if c.method == "files.getUploadURLExternal"
+                     and c.params.get("filename") == name)
+    assert summary_at < upload_at
