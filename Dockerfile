@@ -12,6 +12,7 @@ RUN pip install . \
     && useradd --create-home --uid 10001 --shell /usr/sbin/nologin fanout
 
 USER fanout
-# HTTP mode (Slack events and slash commands); Socket Mode needs no inbound port.
-EXPOSE 3000
+# 3000: the bot (HTTP mode: Slack events and slash commands; both modes: GET /healthz).
+# 9464: the worker's Prometheus metrics when FANOUT_METRICS_PORT=9464 (docker-compose sets it).
+EXPOSE 3000 9464
 CMD ["python", "worker.py"]

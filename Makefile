@@ -1,5 +1,6 @@
 # Developer entry points. `make dev` runs Temporal + worker + bot (or the terminal console);
-# `make test` runs the test suite. Both create .venv and install the project on first use.
+# `make test` runs the linters (ruff, mypy) then the test suite (`make test LINT=0`: tests only);
+# `make lint` runs the linters alone. All create .venv and install the project on first use.
 
 SHELL := /bin/bash
 VENV := .venv
@@ -7,6 +8,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 DEV_ARGS ?=
+LINT ?= 1
+LINT_PATHS := bot workflows worker.py tests scripts $(wildcard bench)
+TYPED_PATHS := bot workflows worker.py
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 # The first interpreter that is Python 3.11+ (override with `make PYTHON=/path/to/python3.12 ...`).
@@ -22,12 +26,15 @@ dev: $(STAMP)
 # the Temporal SDK can abort at interpreter shutdown (PyGILState_Release, exit 134, sdk-python #300),
 # which would turn a green run red. Same as `python -m pytest $(PYTEST_ARGS)` otherwise.
 test: $(STAMP)
+ifneq ($(LINT),0)
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/mypy $(TYPED_PATHS)
+endif
 	$(PY) -c 'import os, sys, pytest; rc = int(pytest.main(sys.argv[1:])); sys.stdout.flush(); sys.stderr.flush(); os._exit(rc)' $(PYTEST_ARGS)
 
-# Not yet part of `test`.
 lint: $(STAMP)
-	$(VENV)/bin/ruff check bot workflows worker.py tests scripts
-	$(VENV)/bin/mypy bot workflows
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/mypy $(TYPED_PATHS)
 
 bench: $(STAMP)
 	@if [ -d bench ]; then $(PY) -m bench; else echo "make bench: no bench/ directory yet"; fi

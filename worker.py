@@ -2,20 +2,29 @@
 
     python worker.py
 
-Stops cleanly on SIGTERM/SIGINT: the worker finishes in-flight workflow tasks, then exits.
+Run as many as you like on the same task queue (``docker-compose up --scale worker=3``): Temporal
+spreads the workflow tasks over them. Connection settings come from the environment (bot.temporal).
+With FANOUT_METRICS_PORT set, the Temporal SDK's metrics are served for Prometheus at
+``http://FANOUT_METRICS_HOST:FANOUT_METRICS_PORT/metrics`` (host default 127.0.0.1).
+
+Stops cleanly on SIGTERM/SIGINT: the worker finishes in-flight workflow tasks, logs "worker stopped"
+and exits 0. Configuration problems print one line and exit 2.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 
+from temporalio.client import Client
 from temporalio.worker import Worker
 
-from bot.config import ConfigError, load_dotenv_once, task_queue
-from bot.temporal import TemporalUnavailable, connect
+from bot.config import ConfigError, load_dotenv_once, metrics_bind_address, task_queue
+from bot.logs import configure_logging
+from bot.temporal import TemporalUnavailable, connect, connect_config, describe, metrics_runtime
 from workflows.child import BatchWorkflow, ChildWorkflow, SquareChildWorkflow
 from workflows.parent import ParentWorkflow
 
@@ -23,18 +32,30 @@ WORKFLOWS = [ParentWorkflow, ChildWorkflow, SquareChildWorkflow, BatchWorkflow]
 log = logging.getLogger("fanout.worker")
 
 
-def build_worker(client, queue: str) -> Worker:  # type: ignore[no-untyped-def]
+def build_worker(client: Client, queue: str) -> Worker:
     return Worker(client, task_queue=queue, workflows=WORKFLOWS)
 
 
 async def run_worker() -> None:
     queue = task_queue()
-    client = await connect(wait=True)
-    worker = build_worker(client, queue)
+    config = connect_config()
+    runtime = metrics_runtime()  # binds the metrics port now: a taken port fails before connecting
+    if runtime is not None:
+        log.info("metrics for Prometheus on http://%s/metrics", metrics_bind_address())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    log.info("connecting to Temporal at %s", describe(config))
+    connecting = asyncio.ensure_future(connect(wait=True, config=config, runtime=runtime))
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if not connecting.done():  # asked to stop while Temporal was still unreachable
+        connecting.cancel()
+        log.info("worker stopped (never connected)")
+        return
+    stopping.cancel()
+    worker = build_worker(connecting.result(), queue)
     log.info("worker listening on task queue %s", queue)
     async with worker:
         await stop.wait()
@@ -44,12 +65,21 @@ async def run_worker() -> None:
 
 def main() -> None:
     load_dotenv_once()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    code = 0
     try:
+        configure_logging()
         asyncio.run(run_worker())
     except (ConfigError, TemporalUnavailable) as err:
         print(f"worker: {err}", file=sys.stderr)
-        sys.exit(2)
+        code = 2
+    except KeyboardInterrupt:
+        pass
+    # Leave with our own exit code: a process that used the Temporal SDK can abort at interpreter
+    # shutdown (PyGILState_Release, exit 134; sdk-python #300), which would turn a clean stop red.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ Every variable here is listed in ``.env.example`` and in the README's configurat
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from dotenv import load_dotenv
@@ -15,6 +16,8 @@ from workflows.model import DEFAULT_TASK_QUEUE
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_UI_URL = "http://localhost:8233"
 DEFAULT_MAX_VALUES = 1_000_000
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
 
 
 class ConfigError(Exception):
@@ -30,7 +33,7 @@ def task_queue() -> str:
     return os.environ.get("FANOUT_TASK_QUEUE", "").strip() or DEFAULT_TASK_QUEUE
 
 
-def _int(name: str, default: int, minimum: int = 0) -> int:
+def _int(name: str, default: int, minimum: int = 0, maximum: int | None = None) -> int:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
@@ -40,7 +43,35 @@ def _int(name: str, default: int, minimum: int = 0) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum}, got {value}")
     return value
+
+
+def log_level(env: Mapping[str, str] | None = None) -> str:
+    """LOG_LEVEL, validated (``WARN`` means WARNING); default INFO."""
+    raw = (os.environ if env is None else env).get("LOG_LEVEL", "").strip().upper() or "INFO"
+    level = "WARNING" if raw == "WARN" else raw
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}; got {raw!r}")
+    return level
+
+
+def log_format(env: Mapping[str, str] | None = None) -> str:
+    """LOG_FORMAT: ``text`` (default) or ``json`` (one object per line)."""
+    raw = (os.environ if env is None else env).get("LOG_FORMAT", "").strip().lower() or "text"
+    if raw not in LOG_FORMATS:
+        raise ConfigError(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}; got {raw!r}")
+    return raw
+
+
+def metrics_bind_address() -> str | None:
+    """``host:port`` for the worker's Prometheus endpoint (FANOUT_METRICS_HOST/PORT), or None when off."""
+    if not os.environ.get("FANOUT_METRICS_PORT", "").strip():
+        return None
+    port = _int("FANOUT_METRICS_PORT", 0, minimum=1, maximum=65535)
+    host = os.environ.get("FANOUT_METRICS_HOST", "").strip() or "127.0.0.1"
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _ids(name: str) -> frozenset[str]:
@@ -105,5 +136,5 @@ class Settings:
             allowed_channels=_ids("FANOUT_ALLOWED_CHANNELS"),
             allowed_users=_ids("FANOUT_ALLOWED_USERS"),
             progress_interval_s=max(progress_interval_s, 0.5),
-            log_level=(env.get("LOG_LEVEL", "").strip() or "INFO").upper(),
+            log_level=log_level(),
         )
