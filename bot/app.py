@@ -7,6 +7,7 @@ retry 429s (honouring Retry-After), 5xx answers and connection errors.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -17,10 +18,10 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.operations import Operations
 from bot.attachments import default_attachments
 from bot.config import Settings
 from bot.lifecycle import RunReporter
+from bot.operations import Operations
 from bot.parse import (
     CancelCommand,
     HelpCommand,
@@ -32,7 +33,7 @@ from bot.parse import (
     parse,
     usage_text,
 )
-from bot.render import error_message, help_message
+from bot.render import error_message, escape, help_message
 from bot.temporal import TemporalGateway
 
 log = logging.getLogger("fanout.bot")
@@ -59,6 +60,13 @@ def refusal(settings: Settings, user_id: str, channel_id: str) -> str | None:
     return None
 
 
+def clicked_in(body: dict[str, Any]) -> tuple[str, str]:
+    """(user id, channel id) of a block_actions click. The channel comes from ``channel`` or, when Slack
+    leaves that out, the message's ``container``; none at all means no channel (refused by an allow-list)."""
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or ""
+    return str((body.get("user") or {}).get("id", "")), str(channel)
+
+
 def build_app(settings: Settings, gateway: TemporalGateway, *, client: AsyncWebClient | None = None) -> AsyncApp:
     slack = client or slack_client(settings)
     app = AsyncApp(
@@ -70,6 +78,18 @@ def build_app(settings: Settings, gateway: TemporalGateway, *, client: AsyncWebC
     ops = Operations(settings, gateway, reporter)
     app_state: dict[str, Any] = {"reporter": reporter, "ops": ops}
     app.fanout_state = app_state  # type: ignore[attr-defined]
+
+    async def guarded(respond: AsyncRespond, what: str, work: Awaitable[None]) -> None:
+        """After the ack: whatever goes wrong, the user hears about it privately (and the log has it)."""
+        try:
+            await work
+        except Exception as err:
+            log.exception("%s failed", what)
+            problem = f"Something went wrong with {what} ({escape(type(err).__name__)}); nothing more was done."
+            try:
+                await respond(**error_message(problem, "").as_ephemeral())
+            except Exception:
+                log.exception("could not tell the user that %s failed", what)
 
     @app.command("/fanout")
     async def on_fanout(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
@@ -85,40 +105,41 @@ def build_app(settings: Settings, gateway: TemporalGateway, *, client: AsyncWebC
         if isinstance(parsed, HelpCommand):
             await ack(**help_message(help_text()).as_ack())
             return
-        await ack()
+        await ack()  # within Slack's 3 s; the answer follows through respond() / the channel
         if isinstance(parsed, RunCommand):
-            await ops.run(parsed, command, respond)
+            await guarded(respond, "starting the run", ops.run(parsed, command, respond))
         elif isinstance(parsed, StatusCommand):
-            await ops.status(parsed.run_id, respond)
+            await guarded(respond, "`status`", ops.status(parsed.run_id, respond))
         elif isinstance(parsed, CancelCommand):
-            await ops.cancel(parsed.run_id, user_id, respond)
+            await guarded(respond, "`cancel`", ops.cancel(parsed.run_id, user_id, respond))
         elif isinstance(parsed, ListCommand):
-            await ops.list_runs(channel_id, respond)
+            await guarded(respond, "`list`", ops.list_runs(channel_id, respond))
 
     @app.action("fanout_cancel")
     async def on_cancel_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        user_id, channel_id = body["user"]["id"], body.get("channel", {}).get("id", "")
+        user_id, channel_id = clicked_in(body)
         problem = refusal(settings, user_id, channel_id)
         if problem:
             await respond(**error_message(problem, "").as_ephemeral())
             return
-        await ops.cancel(body["actions"][0]["value"], user_id, respond)
+        await guarded(respond, "Cancel", ops.cancel(body["actions"][0].get("value", ""), user_id, respond))
 
     @app.action("fanout_retry")
     async def on_retry_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        user_id, channel_id = body["user"]["id"], body.get("channel", {}).get("id", "")
+        user_id, channel_id = clicked_in(body)
         problem = refusal(settings, user_id, channel_id)
         if problem:
             await respond(**error_message(problem, "").as_ephemeral())
             return
-        message = body.get("message", {})
-        thread_ts = message.get("thread_ts") or message.get("ts", "")
-        await ops.retry_failed(
-            body["actions"][0]["value"], user_id=user_id, channel_id=channel_id, thread_ts=thread_ts,
-            trigger_id=body.get("trigger_id", ""), team_id=body.get("team", {}).get("id", ""), respond=respond,
-        )
+        # The summary is a reply in the run's thread: the retry answers in that same thread.
+        message, container = body.get("message") or {}, body.get("container") or {}
+        thread_ts = message.get("thread_ts") or container.get("thread_ts") or message.get("ts", "")
+        await guarded(respond, "Retry failed", ops.retry_failed(
+            body["actions"][0].get("value", ""), user_id=user_id, channel_id=channel_id, thread_ts=thread_ts,
+            trigger_id=body.get("trigger_id", ""), team_id=(body.get("team") or {}).get("id", ""), respond=respond,
+        ))
 
     @app.action("fanout_open_ui")
     async def on_open_ui(ack: AsyncAck) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from workflows.model import MAX_CHILD_WORKFLOWS
+from workflows.model import MAX_CHILD_WORKFLOWS, FanoutRequest, ValueRange
 from workflows.rules import CHILD_TYPES, FAIL_RULE_HELP, RuleError, parse_fail_rule
 from workflows.values import compress
 
@@ -181,7 +181,7 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     ),
     Subcommand("status", "<run-id>", "progress, or the result, of a run", "status <run-id>"),
     Subcommand("cancel", "<run-id>", "cancel a run: running children stop, results so far are kept", "cancel <run-id>"),
-    Subcommand("list", "", "recent runs", "list"),
+    Subcommand("list", "", "recent runs started in this channel", "list"),
     Subcommand("help", "", "this help", "help"),
 )
 
@@ -205,6 +205,48 @@ def option_names() -> str:
 
 def _values_text(values: tuple[int, ...]) -> str:
     return " ".join(str(r.start) if r.start == r.end else f"{r.start}-{r.end}" for r in compress(values))
+
+
+def _range_text(r: ValueRange) -> str:
+    if r.start == r.end:
+        return str(r.start)
+    return f"{r.start}..{r.end}" if r.start < 0 or r.end < 0 else f"{r.start}-{r.end}"
+
+
+def _seconds_text(seconds: float) -> str:
+    return f"{seconds:.3f}".rstrip("0").rstrip(".")
+
+
+def command_text(request: FanoutRequest, limit: int = 2000) -> str:
+    """The /fanout text that makes ``request``: the inverse of bot.parse for a run (what a retry records).
+
+    Values past ``limit`` characters are summarised as ``…(N more ranges)``, so the text stays small
+    however many values failed; options are always complete."""
+    defaults = FanoutRequest(ranges=[])
+    options = []
+    if request.fail != defaults.fail:
+        options.append(f"--fail {request.fail}")
+    if request.max_attempts != defaults.max_attempts:
+        options.append(f"--retries {request.max_attempts}")
+    if request.delay_max_s > 0:
+        lo, hi = _seconds_text(request.delay_min_s), _seconds_text(request.delay_max_s)
+        options.append(f"--delay {lo}" if lo == hi else f"--delay {lo}-{hi}")
+    if request.sequential:
+        options.append("--sequential")
+    if request.batch_size > 0:
+        options.append(f"--batch {request.batch_size}")
+    if request.child_type != defaults.child_type:
+        options.append(f"--child {request.child_type}")
+    values: list[str] = []
+    used = 0
+    for i, r in enumerate(request.ranges):
+        text = _range_text(r)
+        if used + len(text) > limit:
+            values.append(f"…({len(request.ranges) - i:,} more ranges)")
+            break
+        values.append(text)
+        used += len(text) + 1
+    return " ".join(values + options)
 
 
 def _code(text: str) -> str:

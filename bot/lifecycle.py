@@ -8,20 +8,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowFailureError, WorkflowHandle
+from temporalio.exceptions import CancelledError, TerminatedError, TimeoutError
+from temporalio.service import RPCError, RPCStatusCode
 
-from bot.render import Message, run_message, summary_message
+from bot.render import ENDED, Message, run_message, summary_message
 from bot.runs import RunInfo
 from bot.watch import watch_run
 from workflows.model import FanoutResult, Progress, SlackMessage
 from workflows.parent import ParentWorkflow
 
 log = logging.getLogger("fanout.lifecycle")
+TRANSIENT = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.RESOURCE_EXHAUSTED,
+             RPCStatusCode.ABORTED, RPCStatusCode.INTERNAL, RPCStatusCode.UNKNOWN}
 
 # Something posted into the run's thread after its summary (a CSV of every value, a timeline
 # image): called with the Slack client, the run's workflow handle, the run and its result.
@@ -40,6 +45,7 @@ class RunReporter:
         self.progress_interval_s = progress_interval_s
         self.attachments = list(attachments)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._last_update: dict[str, float] = {}  # workflow id -> time.monotonic() its last chat.update ended
 
     async def announce(self, run: RunInfo) -> RunInfo:
         """Post the run's message (in the channel, or in a thread for a retry); returns the run
@@ -64,33 +70,54 @@ class RunReporter:
         return task
 
     async def _follow(self, run: RunInfo, handle: WorkflowHandle[ParentWorkflow, FanoutResult]) -> None:
-        async def on_progress(progress: Progress) -> None:
-            await self._update(run, run_message(run, progress))
-
         try:
-            result = await watch_run(handle, on_progress, interval_s=self.progress_interval_s)
+            result = await self._watch(run, handle)
+            await self._post(run.channel_id, summary_message(run, result), thread_ts=run.thread_ts)
+            log.info("run %s reported: %d/%d succeeded", run.workflow_id, result.success_count,
+                     result.total_children)
+            if result.status not in ENDED:
+                for attach in self.attachments:
+                    # Files follow the summary; if one fails the summary still stands (never a second one).
+                    try:
+                        await attach(self.slack, handle, run, result)
+                    except Exception:
+                        log.exception("attachment %s for %s failed", getattr(attach, "__name__", attach),
+                                      run.workflow_id)
+            # Always after the summary, and no sooner than the interval after the last progress update.
+            await self._update(run, run_message(run, None, final=result))
         except asyncio.CancelledError:
             raise
-        except Exception as err:
-            log.exception("run %s did not produce a result", run.workflow_id)
-            await self._post(
-                run.channel_id,
-                Message(text=f"Run `{run.workflow_id}` ended without a result: {type(err).__name__}", blocks=[]),
-                thread_ts=run.thread_ts,
-            )
-            return
-        await self._post(run.channel_id, summary_message(run, result), thread_ts=run.thread_ts)
-        log.info("run %s reported: %d/%d succeeded", run.workflow_id, result.success_count, result.total_children)
-        for attach in self.attachments:
-            # Files follow the summary; if one fails the summary still stands (never a second one).
+        except Exception:  # Slack refused even after the client's retries: log it, never a second summary
+            log.exception("reporting run %s failed", run.workflow_id)
+        finally:
+            self._last_update.pop(run.workflow_id, None)
+
+    async def _watch(self, run: RunInfo, handle: WorkflowHandle[ParentWorkflow, FanoutResult]) -> FanoutResult:
+        """The run's result, updating its message meanwhile. Temporal being briefly unreachable is waited
+        out (the run goes on without us); a run that ended without a result (terminated, timed out, failed)
+        gets a stand-in result with the last progress seen, so the thread still says how it ended."""
+        last: list[Progress] = []
+        started = time.monotonic()
+
+        async def on_progress(progress: Progress) -> None:
+            # A query answers with the workflow's time at its last task: the bot's clock keeps elapsed moving.
+            progress = replace(progress, elapsed_s=max(progress.elapsed_s, time.monotonic() - started))
+            last[:] = [progress]
+            await self._update(run, run_message(run, progress))
+
+        backoff = 1.0
+        while True:
             try:
-                await attach(self.slack, handle, run, result)
-            except Exception:
-                log.exception("attachment %s for %s failed", getattr(attach, "__name__", attach), run.workflow_id)
-        try:
-            await self._update(run, run_message(run, None, final=result))
-        except Exception:
-            log.exception("final update of %s failed", run.workflow_id)
+                return await watch_run(handle, on_progress, interval_s=self.progress_interval_s)
+            except WorkflowFailureError as err:
+                log.warning("run %s ended without a result: %s", run.workflow_id, err.cause or err)
+                return _ended(run, err, last[0] if last else None)
+            except RPCError as err:
+                if err.status not in TRANSIENT:
+                    raise
+                log.warning("watching %s: Temporal unavailable (%s); retrying in %.0fs", run.workflow_id, err, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 30.0)
 
     async def _post(self, channel: str, message: Message, *, thread_ts: str | None = None) -> dict:
         kwargs: dict = {"channel": channel, "text": message.text, "blocks": message.blocks}
@@ -102,16 +129,46 @@ class RunReporter:
         return dict(response.data) if isinstance(response.data, dict) else {}
 
     async def _update(self, run: RunInfo, message: Message) -> None:
+        """Edit the run's message in place: at most one chat.update per run per progress interval,
+        counted from the end of the previous one (so Slack sees them at least that far apart)."""
+        last = self._last_update.get(run.workflow_id)
+        if last is not None:
+            wait = last + self.progress_interval_s - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
         kwargs: dict = {"channel": run.channel_id, "ts": run.message_ts, "text": message.text,
                         "blocks": message.blocks}
         if message.metadata:
             kwargs["metadata"] = message.metadata
-        await self.slack.chat_update(**kwargs)
+        try:
+            await self.slack.chat_update(**kwargs)
+        finally:
+            self._last_update[run.workflow_id] = time.monotonic()
 
     async def drain(self, timeout_s: float = 30.0) -> None:
-        """On shutdown: let in-flight summaries post (bounded), then stop watching."""
+        """On shutdown: give the runs being followed up to ``timeout_s`` to finish and post their summaries,
+        then stop following the rest (their runs go on in Temporal; `/fanout status` still reports them)."""
         if not self._tasks:
             return
         _, pending = await asyncio.wait(set(self._tasks), timeout=timeout_s)
         for task in pending:
             task.cancel()
+        if pending:
+            log.warning("stopped following %d unfinished run(s): %s", len(pending),
+                        ", ".join(sorted(t.get_name().removeprefix("follow ") for t in pending)))
+            await asyncio.gather(*pending, return_exceptions=True)
+
+
+def _ended(run: RunInfo, err: WorkflowFailureError, progress: Progress | None) -> FanoutResult:
+    """A stand-in result for a run that ended without one, from its last progress."""
+    cause = err.cause
+    status = ("terminated" if isinstance(cause, TerminatedError) else "timed_out" if isinstance(cause, TimeoutError)
+              else "canceled" if isinstance(cause, CancelledError) else "failed")
+    total = progress.total if progress else run.value_count
+    succeeded, failed = (progress.succeeded, progress.failed) if progress else (0, 0)
+    return FanoutResult(
+        total_children=total, successful_results=[], failed_children=[], success_count=succeeded,
+        failure_count=failed, success_rate=succeeded / total if total else 0.0,
+        cancelled_count=total - succeeded - failed, status=status, sequential=run.sequential,
+        batch_size=run.batch_size, wall_s=progress.elapsed_s if progress else 0.0, results_complete=False,
+    )

@@ -6,19 +6,31 @@ messages; the run's public messages go through the RunReporter.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from slack_bolt.async_app import AsyncRespond
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
+from slack_sdk.errors import SlackApiError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionDescription,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowHandle,
+)
 from temporalio.service import RPCError, RPCStatusCode
 
+from bot.blocks import code, escape
+from bot.commands import command_text
 from bot.config import Settings
 from bot.lifecycle import RunReporter
 from bot.parse import RunCommand, usage_text
 from bot.render import RunListing, error_message, list_message, status_message
 from bot.results import failed_values, run_request
-from bot.start import Origin, start_run, ui_url
+from bot.start import Origin, run_id_for, start_run, ui_url
 from bot.temporal import TemporalGateway, TemporalUnavailable
 from workflows.model import FanoutRequest, FanoutResult
 from workflows.parent import ParentWorkflow
@@ -35,7 +47,15 @@ STATUS_NAMES = {
     WorkflowExecutionStatus.TIMED_OUT: "Timed out",
     WorkflowExecutionStatus.CONTINUED_AS_NEW: "Continued as new",
 }
-LIST_LIMIT = 10
+LIST_LIMIT = 10  # runs shown by `/fanout list`
+LIST_SCAN = 500  # newest runs looked at to find them
+LIST_BUDGET_S = 2.0  # so the answer comes well within Slack's 3 s even from a slow visibility store
+RPC_TIMEOUT = timedelta(seconds=2)
+
+
+def unescape_slack(text: str) -> str:
+    """Slack sends &, < and > in command text as entities; the memo keeps what the user typed."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 class Operations:
@@ -60,7 +80,7 @@ class Operations:
         origin = Origin(
             user_id=payload.get("user_id", ""),
             channel_id=payload.get("channel_id", ""),
-            text=payload.get("text", ""),
+            text=unescape_slack(payload.get("text", "")).strip(),  # as typed; escaped again wherever shown
             trigger_id=payload.get("trigger_id", ""),
             team_id=payload.get("team_id", ""),
         )
@@ -75,19 +95,26 @@ class Operations:
                                       ui_base=self.settings.temporal_ui_url)
         except RPCError as err:
             log.warning("start failed: %s", err)
-            await self._tell(respond, f"Temporal did not accept the run ({err.status.name}: {err.message}); "
+            await self._tell(respond, f"Temporal did not accept the run ({err.status.name}: {escape(err.message)}); "
                              "nothing was started.")
             return
         if started is None:
             if origin.retry_of:
-                await self._tell(respond, f"The failures of `{origin.retry_of}` were already retried as "
-                                 f"`{origin.retry_of}-r`.")
+                await self._tell(respond, f"The failures of {code(origin.retry_of)} were already retried, as "
+                                 f"{code(run_id_for(origin))}; its summary is in this thread.")
             log.info("duplicate start of %s ignored", origin.retry_of or origin.trigger_id)
             return
         run, handle = started
         log.info("run %s started by %s in %s: %d values", run.workflow_id, run.user_id, run.channel_id,
                  run.value_count)
-        run = await self.reporter.announce(run)
+        try:
+            run = await self.reporter.announce(run)
+        except SlackApiError as err:  # e.g. not_in_channel: the run goes on; say where to follow it
+            log.warning("run %s: cannot post in %s: %s", run.workflow_id, run.channel_id, err.response.get("error"))
+            await self._tell(respond, f"Run {code(run.workflow_id)} started, but I cannot post in this channel "
+                             f"({code(str(err.response.get('error', 'error')))}); invite me (`/invite @fanout`) and "
+                             f"follow it with `/fanout status {escape(run.workflow_id)}`.")
+            return
         await self.reporter.remember_message(run, handle)
         self.reporter.follow(run, handle)
 
@@ -96,64 +123,94 @@ class Operations:
         if client is None:
             return
         handle = client.get_workflow_handle_for(ParentWorkflow.run, run_id)
-        try:
-            desc = await handle.describe()
-        except RPCError as err:
-            if err.status == RPCStatusCode.NOT_FOUND:
-                await self._tell(respond, f"No run `{run_id}` found.", usage_text())
-                return
-            raise
+        desc = await self._describe(handle, respond)
+        if desc is None:
+            return
         status = STATUS_NAMES.get(desc.status, str(desc.status)) if desc.status else "Unknown"
         progress, result = None, None
-        if desc.status == WorkflowExecutionStatus.RUNNING:
-            progress = await handle.query(ParentWorkflow.progress)
-        elif desc.status == WorkflowExecutionStatus.COMPLETED:
-            result = await handle.result()
-            if result.status == "cancelled":
-                status = "Cancelled"
+        try:
+            if desc.status == WorkflowExecutionStatus.RUNNING:
+                progress = await handle.query(ParentWorkflow.progress, rpc_timeout=RPC_TIMEOUT)
+                if desc.start_time:  # the query's clock stops between workflow tasks; the run's does not
+                    since = (datetime.now(UTC) - desc.start_time).total_seconds()
+                    progress = replace(progress, elapsed_s=max(progress.elapsed_s, since))
+            elif desc.status == WorkflowExecutionStatus.COMPLETED:
+                result = await handle.result(rpc_timeout=RPC_TIMEOUT)
+                if result.status == "cancelled":
+                    status = "Cancelled"
+        except Exception as err:  # e.g. no worker answering the query: the status alone still helps
+            log.warning("status of %s: %s", run_id, err)
+            status += " (progress unavailable: no worker answered)" if progress is None and result is None else ""
         link = ui_url(self.settings.temporal_ui_url, client.namespace, run_id)
         await respond(**status_message(run_id, status, progress, result, link).as_ephemeral())
+
+    async def _describe(self, handle: WorkflowHandle[Any, Any],
+                        respond: AsyncRespond) -> WorkflowExecutionDescription | None:
+        try:
+            return await handle.describe(rpc_timeout=RPC_TIMEOUT)
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                await self._tell(respond, f"No run {code(handle.id)} found. Run ids are in each run's message and "
+                                 "in `/fanout list`.", usage_text())
+                return None
+            raise
 
     async def cancel(self, run_id: str, user_id: str, respond: AsyncRespond) -> None:
         client = await self._client(respond)
         if client is None:
             return
         handle = client.get_workflow_handle_for(ParentWorkflow.run, run_id)
+        desc = await self._describe(handle, respond)
+        if desc is None:
+            return
+        not_running = (f"Run {code(run_id)} is not running; nothing to cancel. "
+                       f"`/fanout status {escape(run_id)}` shows how it ended.")
+        if desc.status != WorkflowExecutionStatus.RUNNING:
+            await self._tell(respond, not_running)
+            return
         try:
-            desc = await handle.describe()
-            if desc.status != WorkflowExecutionStatus.RUNNING:
-                await self._tell(respond, f"Run `{run_id}` is not running; nothing to cancel.")
-                return
-            await handle.signal(ParentWorkflow.request_cancel, user_id)
+            await handle.signal(ParentWorkflow.request_cancel, user_id, rpc_timeout=RPC_TIMEOUT)
         except RPCError as err:
-            if err.status == RPCStatusCode.NOT_FOUND:
-                await self._tell(respond, f"No run `{run_id}` found.", usage_text())
+            if err.status == RPCStatusCode.NOT_FOUND:  # it finished between the describe and the signal
+                await self._tell(respond, not_running)
                 return
             raise
         log.info("run %s: cancel requested by %s", run_id, user_id)
-        await respond(text=f"Cancelling `{run_id}`…", response_type="ephemeral", replace_original=False)
+        await respond(text=f"Cancelling {code(run_id)}: running children are being cancelled; the summary with the "
+                      "results so far follows in the run's thread.", response_type="ephemeral", replace_original=False)
 
     async def list_runs(self, channel_id: str, respond: AsyncRespond) -> None:
         client = await self._client(respond)
         if client is None:
             return
-        # The channel lives in the memo (no custom search attribute to register on the cluster),
-        # so filter the newest runs here.
+        # The channel lives in the memo (no custom search attribute to register on the cluster), so the
+        # newest runs of this bot's task queue are filtered here — within a time budget, so Slack hears
+        # back promptly even from a slow visibility store.
         listings: list[RunListing] = []
-        async for wf in client.list_workflows("WorkflowType = 'ParentWorkflow'", limit=500):
-            memo = await wf.memo()
-            if memo.get("slack_channel") != channel_id:
-                continue
-            listings.append(RunListing(
-                workflow_id=wf.id,
-                status=STATUS_NAMES.get(wf.status, "Unknown") if wf.status else "Unknown",
-                started_by=str(memo.get("slack_user", "")),
-                text=str(memo.get("command_text", "")),
-                start_time_iso=wf.start_time.isoformat(timespec="seconds"),
-                ui_url=ui_url(self.settings.temporal_ui_url, client.namespace, wf.id),
-            ))
-            if len(listings) >= LIST_LIMIT:
-                break
+        query = "WorkflowType = 'ParentWorkflow'"
+        if "'" not in self.settings.task_queue:
+            query += f" AND TaskQueue = '{self.settings.task_queue}'"
+        try:
+            async with asyncio.timeout(LIST_BUDGET_S):
+                async for wf in client.list_workflows(query, limit=LIST_SCAN, rpc_timeout=RPC_TIMEOUT):
+                    memo = await wf.memo()
+                    if memo.get("slack_channel") != channel_id:
+                        continue
+                    status = STATUS_NAMES.get(wf.status, "Unknown") if wf.status else "Unknown"
+                    if wf.status == WorkflowExecutionStatus.COMPLETED and memo.get("cancelled_by"):
+                        status = "Cancelled"
+                    listings.append(RunListing(
+                        workflow_id=wf.id,
+                        status=status,
+                        started_by=str(memo.get("slack_user", "")),
+                        text=str(memo.get("command_text", "")),
+                        start_time_iso=wf.start_time.isoformat(timespec="seconds"),
+                        ui_url=ui_url(self.settings.temporal_ui_url, client.namespace, wf.id),
+                    ))
+                    if len(listings) >= LIST_LIMIT:
+                        break
+        except TimeoutError:
+            log.warning("list for %s: visibility was slow; answering with %d runs", channel_id, len(listings))
         await respond(**list_message(channel_id, listings).as_ephemeral())
 
     async def retry_failed(self, run_id: str, *, user_id: str, channel_id: str, thread_ts: str, trigger_id: str,
@@ -163,20 +220,26 @@ class Operations:
             return
         handle = client.get_workflow_handle_for(ParentWorkflow.run, run_id)
         try:
-            result: FanoutResult = await handle.result()
+            desc = await handle.describe(rpc_timeout=RPC_TIMEOUT)
+            if desc.status != WorkflowExecutionStatus.COMPLETED:
+                status = STATUS_NAMES.get(desc.status, "Unknown") if desc.status else "Unknown"
+                await self._tell(respond, f"Run {code(run_id)} is {status.lower()}, so it has no failures to "
+                                 "retry (only a finished run's failures can be retried).")
+                return
+            result: FanoutResult = await handle.result(rpc_timeout=RPC_TIMEOUT)
             values = await failed_values(client, run_id, result)
             original = await run_request(handle)
         except (RPCError, WorkflowFailureError) as err:
-            await self._tell(respond, f"Cannot read the results of `{run_id}`: {err}")
+            await self._tell(respond, f"Cannot read the results of {code(run_id)}: {escape(str(err))}")
             return
         if not values:
-            await self._tell(respond, f"Run `{run_id}` has no failed values to retry.")
+            await self._tell(respond, f"Run {code(run_id)} has no failed values to retry.")
             return
         request = FanoutRequest(
             ranges=compress(values), fail=original.fail, max_attempts=original.max_attempts,
             delay_min_s=original.delay_min_s, delay_max_s=original.delay_max_s, sequential=original.sequential,
             batch_size=0, child_type=original.child_type,
         )
-        origin = Origin(user_id=user_id, channel_id=channel_id, text=f"retry failed of {run_id}",
+        origin = Origin(user_id=user_id, channel_id=channel_id, text=command_text(request),
                         trigger_id=trigger_id, team_id=team_id, thread_ts=thread_ts, retry_of=run_id)
         await self._start(request, origin, respond)

@@ -50,6 +50,8 @@ __all__ = [
 ]
 
 LIST_SAMPLE = 1000  # never format more entries than this from any list
+# A run that ended in Temporal without a result (its status there): what the thread and the message say.
+ENDED = {"terminated": "terminated", "timed_out": "timed out", "failed": "failed", "canceled": "cancelled in Temporal"}
 STATUS_EMOJI = {"running": "🔄", "completed": "✅", "cancelled": "⏹", "canceled": "⏹", "failed": "❌",
                 "terminated": "🛑", "timedout": "⌛", "timed out": "⌛"}
 
@@ -121,6 +123,8 @@ def run_message(run: RunInfo, progress: Progress | None, *, final: FanoutResult 
         if final.status == "cancelled":
             by = f" by {mention(final.cancelled_by)}" if final.cancelled_by else ""
             state = f"⏹ Cancelled{by} — {done} · {final.cancelled_count:,} cancelled — see thread"
+        elif final.status in ENDED:
+            state = f"🛑 Run {ENDED[final.status]} in Temporal, without a result — see thread"
         else:
             state = f"Finished: {done} — see thread"
         finished = final.success_count + final.failure_count
@@ -152,6 +156,9 @@ def _title(result: FanoutResult) -> str:
     if result.status == "cancelled":
         by = f" by {mention(result.cancelled_by)}" if result.cancelled_by else ""
         return f"⏹ *Cancelled{by}* — partial results follow"
+    if result.status in ENDED:
+        return (f"🛑 *Run {ENDED[result.status]} in Temporal* — it ended without a result; the counts are from "
+                "its last progress (the Temporal UI shows why)")
     if result.failure_count == 0:
         return f"✅ *All {total} succeeded*"
     if result.success_count == 0:
@@ -226,7 +233,7 @@ def summary_message(run: RunInfo, result: FanoutResult) -> Message:
     if run.retry_of:
         head.append(context(f"↩️ Retry of {code(run.retry_of, 80)}"))
     tail: list[Block] = []
-    if result.failure_count > 0:
+    if result.failure_count > 0 and result.status not in ENDED:  # a retry reads the failures from the result
         tail.append(actions(button(f"Retry failed ({result.failure_count:,})", "fanout_retry",
                                    value=run.workflow_id, style="primary")))
     fixed = to_dicts(head + tail)

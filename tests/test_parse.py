@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot import parse as parse_module
-from bot.commands import ECHO_LIMIT, OPTIONS, SCENARIOS, SUBCOMMANDS, help_text, show
+from bot.commands import ECHO_LIMIT, OPTIONS, SCENARIOS, SUBCOMMANDS, command_text, help_text, show
 from bot.parse import (
     CancelCommand,
     HelpCommand,
@@ -214,8 +214,8 @@ def test_batch() -> None:
     assert run("1-100 --batch 10").request.batch_size == 10
     assert run("1-100").request.batch_size == 0
     assert "at least 1" in problem("1 --batch 0")
-    assert "`--batch` is at most 5,000 values per child" in problem("1 --batch 5001")
-    assert "`--batch` is at most 5,000" in problem("1 --batch 99999999999999999999999999")
+    assert "`--batch` is at most 2,000 values per child" in problem("1 --batch 2001")
+    assert "`--batch` is at most 2,000" in problem("1 --batch 99999999999999999999999999")
     assert "would start 5,000 child workflows" in problem("1-5000 --batch 1")
     assert "use `--batch 5` or more" in problem("1-5000 --batch 1")
 
@@ -438,3 +438,45 @@ def test_options_anywhere(ints: list[int], options: list[str], rng: random.Rando
     assert list(iter_values(request.ranges)) == ints
     assert (request.fail, request.max_attempts, request.sequential, request.child_type) == ("mod:3", 2, True, "square")
     assert (request.delay_min_s, request.delay_max_s) == (0.0, 1.0)
+
+
+# --- command_text: a request back to the text that makes it (what a retry records) -------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1 2 3",
+        "1-15 --fail mod:3 --retries 3",
+        "-5..-1 7 -3-3 --delay 0.5-2 --sequential --batch 3 --child square",
+        "2 4 6 --fail rate:0.3",
+        "1 --delay 2 --fail none",
+        "1 --delay 0.125",
+    ],
+)
+def test_command_text_round_trips(text: str) -> None:
+    request = run(text).request
+    assert run(command_text(request)).request == request
+
+
+def test_command_text_writes_defaults_as_nothing_and_stays_short() -> None:
+    assert command_text(FanoutRequest(ranges=[ValueRange(2, 2), ValueRange(4, 4)])) == "2 4"
+    many = FanoutRequest(ranges=[ValueRange(v, v) for v in range(0, 200_000, 2)], fail="odd")
+    text = command_text(many)
+    assert len(text) < 2100 and text.endswith("more ranges) --fail odd")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(-10**6, 10**6), st.integers(0, 5)), min_size=1, max_size=8),
+    st.sampled_from(["even", "odd", "none", "mod:4", "rate:0.25"]),
+    st.integers(1, 10),
+    st.booleans(),
+    st.sampled_from(["double", "square"]),
+)
+def test_command_text_round_trips_any_request(spans, fail, attempts, sequential, child) -> None:
+    request = FanoutRequest(ranges=[ValueRange(a, a + n) for a, n in spans], fail=fail, max_attempts=attempts,
+                            sequential=sequential, child_type=child)
+    again = run(command_text(request)).request
+    assert list(iter_values(again.ranges)) == list(iter_values(request.ranges))
+    assert (again.fail, again.max_attempts, again.sequential, again.child_type) == (fail, attempts, sequential, child)

@@ -559,3 +559,17 @@ def test_list_message() -> None:
     assert "No `/fanout` runs" in all_text(empty)
     odd = list_message("C42", [RunListing("w", "Running", "not-an-id", "", "yesterday", "")])
     assert "not-an-id" in all_text(odd) and "yesterday" in all_text(odd)
+
+
+@pytest.mark.parametrize(("status", "words"), [("terminated", "terminated"), ("timed_out", "timed out"),
+                                               ("failed", "failed"), ("canceled", "cancelled in Temporal")])
+def test_a_run_that_ended_without_a_result(status: str, words: str) -> None:
+    ended = lab_result(status=status, successful_results=[], failed_children=[], success_count=1, failure_count=1,
+                       cancelled_count=3, results_complete=False, failure_groups={})
+    summary = summary_message(make_run(), ended)
+    assert_valid(summary)
+    assert f"Run {words} in Temporal" in all_text(summary) and "fanout_retry" not in buttons(summary)
+    assert summary.metadata["event_payload"]["status"] == status  # type: ignore[index]
+    message = run_message(make_run(), None, final=ended)
+    assert_valid(message)
+    assert f"Run {words} in Temporal" in all_text(message) and set(buttons(message)) == {"fanout_open_ui"}
