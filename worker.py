@@ -27,8 +27,9 @@ from bot.logs import configure_logging
 from bot.temporal import TemporalUnavailable, connect, connect_config, describe, metrics_runtime
 from workflows.child import BatchWorkflow, ChildWorkflow, SquareChildWorkflow
 from workflows.parent import ParentWorkflow
+from workflows.report import ReportWorkflow
 
-WORKFLOWS = [ParentWorkflow, ChildWorkflow, SquareChildWorkflow, BatchWorkflow]
+WORKFLOWS = [ParentWorkflow, ChildWorkflow, SquareChildWorkflow, BatchWorkflow, ReportWorkflow]
 log = logging.getLogger("fanout.worker")
 
 

@@ -24,6 +24,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.app import build_app
 from bot.config import ConfigError, Settings, load_dotenv_once
 from bot.logs import configure_logging
+from bot.recovery import Recovery
 from bot.temporal import TemporalGateway, describe
 
 log = logging.getLogger("fanout.bot")
@@ -101,6 +102,11 @@ async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    # Runs started by another replica, or before a restart, are found in Temporal and reported once.
+    recovery = asyncio.create_task(
+        Recovery(settings, gateway, app.fanout_state["reporter"]).run(stop),  # type: ignore[attr-defined]
+        name="recovery",
+    )
     runner: web.AppRunner | None
     if settings.socket_mode:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -119,6 +125,7 @@ async def serve(settings: Settings) -> None:
         await stop.wait()
     if runner is not None:
         await runner.cleanup()
+    await recovery
     log.info("shutting down: letting in-flight messages post")
     await app.fanout_state["reporter"].drain(timeout_s=5)  # type: ignore[attr-defined]
     log.info("bot stopped")

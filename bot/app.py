@@ -19,6 +19,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.attachments import default_attachments
+from bot.claims import Claim
+from bot.claims import acquire as acquire_claim
 from bot.config import Settings
 from bot.lifecycle import RunReporter
 from bot.operations import Operations
@@ -74,7 +76,11 @@ def build_app(settings: Settings, gateway: TemporalGateway, *, client: AsyncWebC
         signing_secret=settings.slack_signing_secret or None,
         request_verification_enabled=not settings.socket_mode,
     )
-    reporter = RunReporter(slack, progress_interval_s=settings.progress_interval_s, attachments=default_attachments())
+    async def claim(run_id: str) -> Claim | None:
+        return await acquire_claim(await gateway.client(), run_id, settings.task_queue)
+
+    reporter = RunReporter(slack, progress_interval_s=settings.progress_interval_s, attachments=default_attachments(),
+                           claim=claim)
     ops = Operations(settings, gateway, reporter)
     app_state: dict[str, Any] = {"reporter": reporter, "ops": ops}
     app.fanout_state = app_state  # type: ignore[attr-defined]

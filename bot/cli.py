@@ -100,7 +100,7 @@ class Progressor:
 
 async def run(command: RunCommand, text: str, settings: Settings, client: Client, *, fail_on_failure: bool,
               as_json: bool, wait: bool) -> int:
-    origin = Origin(user_id=f"cli:{os_user()}", channel_id="cli", text=text)
+    origin = Origin(user_id=f"cli:{os_user()}", channel_id="cli", text=text, slack=False)
     try:
         started = await start_run(client, command.request, origin, task_queue=settings.task_queue,
                                   ui_base=settings.temporal_ui_url)

@@ -74,6 +74,16 @@ def metrics_bind_address() -> str | None:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
+def _seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be seconds, got {raw!r}") from None
+
+
 def _ids(name: str) -> frozenset[str]:
     return frozenset(part.strip() for part in os.environ.get(name, "").split(",") if part.strip())
 
@@ -94,6 +104,7 @@ class Settings:
     allowed_users: frozenset[str]
     progress_interval_s: float
     log_level: str
+    recovery_interval_s: float = 15.0
 
     @property
     def socket_mode(self) -> bool:
@@ -117,11 +128,8 @@ class Settings:
         api_url = env.get("SLACK_API_URL", "").strip() or DEFAULT_SLACK_API_URL
         if not api_url.endswith("/"):
             api_url += "/"
-        interval = env.get("FANOUT_PROGRESS_INTERVAL", "").strip() or "3"
-        try:
-            progress_interval_s = float(interval)
-        except ValueError:
-            raise ConfigError(f"FANOUT_PROGRESS_INTERVAL must be seconds, got {interval!r}") from None
+        progress_interval_s = _seconds("FANOUT_PROGRESS_INTERVAL", 3.0)
+        recovery_interval_s = _seconds("FANOUT_RECOVERY_INTERVAL", 15.0)
         return cls(
             slack_bot_token=bot_token,
             slack_signing_secret=secret,
@@ -136,5 +144,6 @@ class Settings:
             allowed_channels=_ids("FANOUT_ALLOWED_CHANNELS"),
             allowed_users=_ids("FANOUT_ALLOWED_USERS"),
             progress_interval_s=max(progress_interval_s, 0.5),
+            recovery_interval_s=max(recovery_interval_s, 0.5),
             log_level=log_level(),
         )

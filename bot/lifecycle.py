@@ -13,13 +13,16 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import CancelledError, TerminatedError, TimeoutError
 from temporalio.service import RPCError, RPCStatusCode
 
+from bot.claims import Claim
 from bot.render import ENDED, Message, run_message, summary_message
 from bot.runs import RunInfo
+from bot.temporal import TemporalUnavailable
 from bot.watch import watch_run
 from workflows.model import FanoutResult, Progress, SlackMessage
 from workflows.parent import ParentWorkflow
@@ -27,6 +30,11 @@ from workflows.parent import ParentWorkflow
 log = logging.getLogger("fanout.lifecycle")
 TRANSIENT = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.RESOURCE_EXHAUSTED,
              RPCStatusCode.ABORTED, RPCStatusCode.INTERNAL, RPCStatusCode.UNKNOWN}
+
+ADOPTED_SLOWDOWN = 3  # progress updates of adopted runs: another replica may be updating the same message
+
+# Claims the right to post a run's summary (bot/claims.py); None when another bot has it.
+ClaimReport = Callable[[str], Awaitable["Claim | None"]]
 
 # Something posted into the run's thread after its summary (a CSV of every value, a timeline
 # image): called with the Slack client, the run's workflow handle, the run and its result.
@@ -40,11 +48,15 @@ class RunReporter:
         *,
         progress_interval_s: float = 3.0,
         attachments: Sequence[Attachment] = (),
+        claim: ClaimReport | None = None,
     ) -> None:
         self.slack = slack
         self.progress_interval_s = progress_interval_s
         self.attachments = list(attachments)
+        self.claim = claim
         self._tasks: set[asyncio.Task[None]] = set()
+        self._following: dict[str, asyncio.Task[None]] = {}
+        self._adopted: set[str] = set()
         self._last_update: dict[str, float] = {}  # workflow id -> time.monotonic() its last chat.update ended
 
     async def announce(self, run: RunInfo) -> RunInfo:
@@ -63,16 +75,42 @@ class RunReporter:
         except Exception:  # the run goes on; only recovery after a crash would miss the thread
             log.exception("could not record the message of %s on the workflow", run.workflow_id)
 
-    def follow(self, run: RunInfo, handle: WorkflowHandle[ParentWorkflow, FanoutResult]) -> asyncio.Task[None]:
+    def is_following(self, workflow_id: str) -> bool:
+        return workflow_id in self._following
+
+    def follow(self, run: RunInfo, handle: WorkflowHandle[ParentWorkflow, FanoutResult], *,
+               adopted: bool = False) -> asyncio.Task[None]:
+        """Follow the run to its summary. ``adopted``: found by recovery (started by another replica or
+        before a restart); its progress updates are spaced wider, since another replica may update too."""
+        if run.workflow_id in self._following:
+            return self._following[run.workflow_id]
+        if adopted:
+            self._adopted.add(run.workflow_id)
         task = asyncio.create_task(self._follow(run, handle), name=f"follow {run.workflow_id}")
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._following[run.workflow_id] = task
+
+        def forget(done: asyncio.Task[None]) -> None:
+            self._tasks.discard(done)
+            self._following.pop(run.workflow_id, None)
+            self._adopted.discard(run.workflow_id)
+
+        task.add_done_callback(forget)
         return task
 
     async def _follow(self, run: RunInfo, handle: WorkflowHandle[ParentWorkflow, FanoutResult]) -> None:
         try:
             result = await self._watch(run, handle)
-            await self._post(run.channel_id, summary_message(run, result), thread_ts=run.thread_ts)
+            claim = await self._claim(run)
+            if claim is None:
+                log.info("run %s is reported by another bot", run.workflow_id)
+                return
+            existing = await self._summary_in_thread(run) if claim.reclaimed else None
+            if existing:  # an earlier claimant posted, then died before saying so
+                await claim.posted(existing)
+                return
+            response = await self._post(run.channel_id, summary_message(run, result), thread_ts=run.thread_ts)
+            await claim.posted(str(response.get("ts", "")))
             log.info("run %s reported: %d/%d succeeded", run.workflow_id, result.success_count,
                      result.total_children)
             if result.status not in ENDED:
@@ -91,6 +129,46 @@ class RunReporter:
             log.exception("reporting run %s failed", run.workflow_id)
         finally:
             self._last_update.pop(run.workflow_id, None)
+
+    async def _claim(self, run: RunInfo) -> Claim | _Unclaimed | None:
+        if self.claim is None:
+            return _Unclaimed()
+        backoff = 1.0
+        while True:
+            try:
+                return await self.claim(run.workflow_id)
+            except (RPCError, TemporalUnavailable) as err:
+                log.warning("claiming the report of %s: %s; retrying in %.0fs", run.workflow_id, err, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 30.0)
+
+    async def find_run_message(self, run: RunInfo, oldest: float) -> str | None:
+        """The ts of the run's message if it was posted (found by its metadata), for recovery when the bot
+        that posted it died before recording it on the workflow."""
+        try:
+            if run.thread_ts:  # a retry's message is a reply in the original run's thread
+                response = await self.slack.conversations_replies(channel=run.channel_id, ts=run.thread_ts,
+                                                                  include_all_metadata=True, limit=200)
+            else:
+                response = await self.slack.conversations_history(channel=run.channel_id, oldest=str(oldest),
+                                                                  include_all_metadata=True, limit=200)
+        except SlackApiError as err:
+            log.warning("cannot read %s to find the message of %s: %s", run.channel_id, run.workflow_id,
+                        err.response.get("error"))
+            return None
+        return _find(response.get("messages", []) or [], "fanout_started", run.workflow_id)
+
+    async def _summary_in_thread(self, run: RunInfo) -> str | None:
+        """The ts of this run's summary if one is already in its thread (message metadata)."""
+        if not run.thread_ts:
+            return None
+        try:
+            response = await self.slack.conversations_replies(channel=run.channel_id, ts=run.thread_ts,
+                                                              include_all_metadata=True, limit=200)
+        except SlackApiError as err:  # e.g. missing history scope: post; a duplicate beats a lost summary
+            log.warning("cannot read the thread of %s: %s", run.workflow_id, err.response.get("error"))
+            return None
+        return _find(response.get("messages", []) or [], "fanout_summary", run.workflow_id)
 
     async def _watch(self, run: RunInfo, handle: WorkflowHandle[ParentWorkflow, FanoutResult]) -> FanoutResult:
         """The run's result, updating its message meanwhile. Temporal being briefly unreachable is waited
@@ -132,8 +210,9 @@ class RunReporter:
         """Edit the run's message in place: at most one chat.update per run per progress interval,
         counted from the end of the previous one (so Slack sees them at least that far apart)."""
         last = self._last_update.get(run.workflow_id)
+        interval = self.progress_interval_s * (ADOPTED_SLOWDOWN if run.workflow_id in self._adopted else 1)
         if last is not None:
-            wait = last + self.progress_interval_s - time.monotonic()
+            wait = last + interval - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
         kwargs: dict = {"channel": run.channel_id, "ts": run.message_ts, "text": message.text,
@@ -157,6 +236,24 @@ class RunReporter:
             log.warning("stopped following %d unfinished run(s): %s", len(pending),
                         ", ".join(sorted(t.get_name().removeprefix("follow ") for t in pending)))
             await asyncio.gather(*pending, return_exceptions=True)
+
+
+def _find(messages: list[dict[str, Any]], event_type: str, workflow_id: str) -> str | None:
+    for message in messages:
+        metadata = message.get("metadata") or {}
+        payload = metadata.get("event_payload") or {}
+        if metadata.get("event_type") == event_type and payload.get("workflow_id") == workflow_id:
+            return str(message.get("ts"))
+    return None
+
+
+class _Unclaimed:
+    """No claims (a reporter without Temporal claims, as in unit tests): always post."""
+
+    reclaimed = False
+
+    async def posted(self, summary_ts: str) -> None:
+        return None
 
 
 def _ended(run: RunInfo, err: WorkflowFailureError, progress: Progress | None) -> FanoutResult:

@@ -17,7 +17,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from bot.runs import RunInfo
+from bot.runs import RunInfo, to_memo
 from workflows.model import FanoutRequest, FanoutResult
 from workflows.parent import ParentWorkflow
 from workflows.values import count_values, plan_batch_size
@@ -36,6 +36,7 @@ class Origin:
     team_id: str = ""
     thread_ts: str = ""
     retry_of: str = ""
+    slack: bool = True  # False for the terminal CLI: no Slack message to report in
 
 
 def run_id_for(origin: Origin) -> str:
@@ -51,20 +52,6 @@ def ui_url(base: str, namespace: str, workflow_id: str) -> str:
     return f"{base}/namespaces/{quote(namespace, safe='')}/workflows/{quote(workflow_id, safe='')}"
 
 
-def memo_for(origin: Origin, value_count: int) -> dict[str, object]:
-    memo: dict[str, object] = {
-        "slack_user": origin.user_id,
-        "slack_channel": origin.channel_id,
-        "command_text": origin.text[:2000],
-        "value_count": value_count,
-    }
-    if origin.thread_ts:
-        memo["slack_thread_ts"] = origin.thread_ts
-    if origin.retry_of:
-        memo["retry_of"] = origin.retry_of
-    return memo
-
-
 async def start_run(
     client: Client,
     request: FanoutRequest,
@@ -77,19 +64,6 @@ async def start_run(
     value_count = count_values(request.ranges)
     batch_size = plan_batch_size(value_count, request.batch_size)
     workflow_id = run_id_for(origin)
-    try:
-        handle = await client.start_workflow(
-            ParentWorkflow.run,
-            request,
-            id=workflow_id,
-            task_queue=task_queue,
-            memo=memo_for(origin, value_count),
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            rpc_timeout=START_TIMEOUT,
-        )
-    except WorkflowAlreadyStartedError:
-        return None
     run = RunInfo(
         workflow_id=workflow_id,
         user_id=origin.user_id,
@@ -104,5 +78,19 @@ async def start_run(
         ui_url=ui_url(ui_base, client.namespace, workflow_id),
         thread_ts=origin.thread_ts,
         retry_of=origin.retry_of,
+        in_slack=origin.slack,
     )
+    try:
+        handle = await client.start_workflow(
+            ParentWorkflow.run,
+            request,
+            id=workflow_id,
+            task_queue=task_queue,
+            memo=to_memo(run),
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            rpc_timeout=START_TIMEOUT,
+        )
+    except WorkflowAlreadyStartedError:
+        return None
     return run, handle

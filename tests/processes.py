@@ -36,6 +36,7 @@ async def start_bot(
     env = child_env(
         SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=slack_api_url,
         TEMPORAL_ADDRESS=temporal_address, FANOUT_TASK_QUEUE=task_queue, FANOUT_PROGRESS_INTERVAL="0.5",
+        FANOUT_RECOVERY_INTERVAL="1",
         HOST="127.0.0.1", PORT=str(port),
     )
     service = await Service.start([PYTHON, "-m", "bot"], env, tmp_path / f"{name}.log")

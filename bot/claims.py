@@ -1,0 +1,79 @@
+"""Exactly one summary per run, across restarts and replicas: the claim lives in Temporal.
+
+"Already reported" is the completed ReportWorkflow ``<run id>-report`` (see workflows/report.py).
+Temporal starts one workflow per id, which is the deduplication point; a claim whose holder died
+before posting fails when its lease runs out and may then be claimed again.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from workflows.report import ReportWorkflow
+
+log = logging.getLogger("fanout.claims")
+LEASE_S = 60.0  # how long a claimant has to post before another bot may take over
+RPC_TIMEOUT = timedelta(seconds=5)
+
+
+def claim_id(run_id: str, purpose: str = "report") -> str:
+    return f"{run_id}-{purpose}"
+
+
+@dataclass
+class Claim:
+    handle: WorkflowHandle[ReportWorkflow, str]
+    reclaimed: bool  # an earlier claimant's lease ran out: it may have posted before dying
+
+    async def posted(self, summary_ts: str) -> None:
+        await self.handle.signal(ReportWorkflow.posted, summary_ts, rpc_timeout=RPC_TIMEOUT)
+
+
+async def is_reported(client: Client, run_id: str) -> bool:
+    try:
+        desc = await client.get_workflow_handle(claim_id(run_id)).describe(rpc_timeout=RPC_TIMEOUT)
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return desc.status == WorkflowExecutionStatus.COMPLETED
+
+
+async def acquire(client: Client, run_id: str, task_queue: str, purpose: str = "report") -> Claim | None:
+    """The claim to post ``run_id``'s summary (purpose "report") or, when the bot that started it died
+    before recording its message, its run message ("announce"); None when another bot holds it or it
+    is done already."""
+    reclaimed = False
+    workflow_id = claim_id(run_id, purpose)
+    try:
+        desc = await client.get_workflow_handle(workflow_id).describe(rpc_timeout=RPC_TIMEOUT)
+        if desc.status in (WorkflowExecutionStatus.COMPLETED, WorkflowExecutionStatus.RUNNING):
+            return None
+        reclaimed = True
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise
+    try:
+        handle = await client.start_workflow(
+            ReportWorkflow.run,
+            LEASE_S,
+            id=workflow_id,
+            task_queue=task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            # Without a worker the lease still ends (server side), so a claim never blocks forever.
+            execution_timeout=timedelta(seconds=LEASE_S * 2),
+            rpc_timeout=RPC_TIMEOUT,
+        )
+    except WorkflowAlreadyStartedError:
+        return None
+    if reclaimed:
+        log.info("run %s: took over the %s after an expired claim", run_id, purpose)
+    return Claim(handle, reclaimed)

@@ -1,0 +1,36 @@
+"""ReportWorkflow: the claim that makes a run's summary post exactly once.
+
+The bot that wants to post a run's summary first starts ``<run id>-report`` with the id reuse
+policy ALLOW_DUPLICATE_FAILED_ONLY. Temporal starts one workflow per id, so of two replicas (or a
+bot and its restarted self) exactly one wins. The winner posts, then signals ``posted``: the claim
+completes, and a completed claim can never be started again — the run is reported, for good. A
+winner that dies before signalling lets the lease run out: the claim *fails*, and a failed claim
+may be started again, so another bot takes over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+
+@workflow.defn
+class ReportWorkflow:
+    def __init__(self) -> None:
+        self._summary_ts: str | None = None
+
+    @workflow.run
+    async def run(self, lease_s: float) -> str:
+        try:
+            await workflow.wait_condition(lambda: self._summary_ts is not None, timeout=timedelta(seconds=lease_s))
+        except asyncio.TimeoutError:
+            raise ApplicationError("the summary was not posted before the lease ran out", non_retryable=True) from None
+        assert self._summary_ts is not None
+        return self._summary_ts
+
+    @workflow.signal
+    def posted(self, summary_ts: str) -> None:
+        self._summary_ts = summary_ts
