@@ -29,7 +29,7 @@ async def start_worker(temporal_address: str, queue: str, tmp_path: Path, name: 
 
 
 async def start_bot(
-    name: str, temporal_address: str, task_queue: str, slack_api_url: str, tmp_path: Path
+    name: str, temporal_address: str, task_queue: str, slack_api_url: str, tmp_path: Path, **extra: str
 ) -> BotProcess:
     """A bot process in HTTP mode, returned once it serves (its /healthz answers; Temporal may be down)."""
     port = free_port()
@@ -37,7 +37,7 @@ async def start_bot(
         SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=slack_api_url,
         TEMPORAL_ADDRESS=temporal_address, FANOUT_TASK_QUEUE=task_queue, FANOUT_PROGRESS_INTERVAL="0.5",
         FANOUT_RECOVERY_INTERVAL="1",
-        HOST="127.0.0.1", PORT=str(port),
+        HOST="127.0.0.1", PORT=str(port), **extra,
     )
     service = await Service.start([PYTHON, "-m", "bot"], env, tmp_path / f"{name}.log")
     bot = BotProcess(service.proc, service.log)

@@ -176,3 +176,20 @@ async def test_slack_rate_limits_and_errors_are_retried_and_nothing_posts_twice(
     await asyncio.sleep(1.5)
     assert len(bot.fake.failed_calls) - failed_before == 2
     assert len(run_messages(bot.fake, channel)) == 1 and len(summaries(bot.fake, channel)) == 1
+
+
+async def test_secrets_never_appear_in_logs_or_messages(fake_slack: FakeSlack, task_queue: str,
+                                                        temporal_address: str, tmp_path: Path):
+    channel = channel_name()
+    bot = await start_bot("bot-debug", temporal_address, task_queue, fake_slack.base_url, tmp_path,
+                          LOG_LEVEL="DEBUG")
+    try:
+        assert await send(bot.url, fake_slack, "1 2 3", channel) == 200
+        await fake_slack.wait_for(lambda: summaries(fake_slack, channel), timeout=30)
+    finally:
+        assert await bot.stop() == 0
+    output = bot.output()
+    assert "DEBUG" in output  # the most talkative level, Slack SDK request logs included
+    assert BOT_TOKEN not in output and SIGNING_SECRET not in output
+    posted = " ".join(str(call.params) for call in fake_slack.calls)
+    assert BOT_TOKEN not in posted and SIGNING_SECRET not in posted
