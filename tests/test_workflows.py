@@ -68,6 +68,8 @@ async def test_lab_scenarios(client: Client, task_queue: str):
     all_failures = await run(client, task_queue, [2, 4, 6, 8])
     assert (all_failures.success_count, all_failures.failure_count, all_failures.success_rate) == (0, 4, 0.0)
     assert [f.error for f in all_failures.failed_children] == [f"Simulated failure for value {v}" for v in (2, 4, 6, 8)]
+    assert {(f.type, f.kind) for f in all_failures.failed_children} == {("ApplicationError", "SimulatedFailure")}
+    assert all_failures.failure_groups == {"SimulatedFailure": 4} and all_failures.shard_count == 0
     large = await run(client, task_queue, list(range(1, 16)))
     assert (large.total_children, large.success_count, large.failure_count) == (15, 8, 7)
     assert large.child_workflow_count == 15 and large.batch_size == 1
@@ -108,7 +110,7 @@ async def test_sequential_runs_one_child_at_a_time(client: Client, task_queue: s
     result = await run(client, task_queue, FanoutRequest([ValueRange(1, 4)], sequential=True, delay_min_s=0.2,
                                                          delay_max_s=0.2))
     spans = sorted(result.spans, key=lambda s: s.index)
-    for before, after in zip(spans, spans[1:]):
+    for before, after in zip(spans, spans[1:], strict=False):
         assert after.start_ms >= before.end_ms
     assert result.sequential and result.child_s_sum >= 0.8
 

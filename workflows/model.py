@@ -2,7 +2,15 @@
 
 Everything here crosses a Temporal payload boundary, so it stays small and JSON-friendly:
 values travel as inclusive ranges (``1-1000000`` is one ``ValueRange``), never as an
-expanded list.
+expanded list, and batch results come back compact (see ``BatchOutput``).
+
+The shape of a run (see workflows.values.plan_batch_size and workflows.parent):
+- up to MAX_CHILD_WORKFLOWS values: one child workflow per value (the lab's model);
+- above it: BatchWorkflow children, each of up to MAX_BATCH_SIZE values, at most
+  MAX_CHILD_WORKFLOWS of them per run;
+- more than BATCHES_PER_WORKFLOW batches: the run's ParentWorkflow starts shards (the same
+  ParentWorkflow type, with ``FanoutRequest.shard`` set), each owning <= BATCHES_PER_WORKFLOW
+  batches, so no workflow's history holds more than ~100 batch results (a few MB).
 """
 
 from __future__ import annotations
@@ -12,16 +20,24 @@ from dataclasses import dataclass, field
 DEFAULT_TASK_QUEUE = "parent-and-child-task-queue"
 
 # Per-value mode (one child workflow per value, the lab's model) up to this many values;
-# above it each child takes a batch so that a run never has more child workflows than this.
-# Temporal advises <= 1,000 children per parent; it keeps the parent's history near
-# 4-6K events, far from the 51,200-event limit.
+# above it each child takes a batch, and a run never has more batch children than this.
+# Temporal advises <= 1,000 children per parent; 1,000 per-value children put ~3,600 events
+# (~0.7 MB) in the parent's history, far from the 51,200-event / 50 MB limits.
 MAX_CHILD_WORKFLOWS = 1000
-# Children pending at once per parent. Temporal refuses the 2,001st pending child and
+# Children pending at once per workflow. Temporal refuses the 2,001st pending child and
 # advises <= 500 concurrent operations per workflow.
 MAX_PENDING_CHILDREN = 500
-# The result's value lists are complete up to this many entries each; batched runs
-# carry a sample and the full rows live in each BatchWorkflow's result.
-RESULT_LIST_LIMIT = 1000
+# Batch children per workflow (the root's own, or one shard's). Each batch result lands in
+# the history of the workflow that started it (~10-40 KB for 2,000 values), so 100 of them
+# keep any history at a few MB; runs with more batches are split into shards.
+BATCHES_PER_WORKFLOW = 100
+# Per-value runs list every value (complete); batched runs carry samples of this size and
+# the full rows live in each BatchWorkflow's result (read back by bot.results.value_rows).
+RESULT_LIST_LIMIT = MAX_CHILD_WORKFLOWS
+RESULT_SAMPLE = 100
+# A shard tells the root its cumulative counts at most this often (a durable timer between
+# signals), so the root's progress query moves while the shards run.
+SHARD_PROGRESS_INTERVAL_S = 1.5
 
 
 @dataclass
@@ -30,6 +46,22 @@ class ValueRange:
 
     start: int
     end: int
+
+
+@dataclass
+class ShardSpec:
+    """Marks a ParentWorkflow as one shard of a larger run (set by the run's root only).
+
+    The shard's ``FanoutRequest.ranges`` are its own slice of the run's values; its batches
+    keep the run-wide ids ``{root_id}-b{global index}`` so any batch's result can be read
+    knowing only the run id.
+    """
+
+    root_id: str  # the run's (root ParentWorkflow's) workflow id; progress signals go there
+    index: int  # this shard's number; its workflow id is f"{root_id}-s{index}"
+    first_batch: int  # global index of the shard's first batch
+    batch_size: int
+    root_started_ms: int  # the root's start (epoch ms): spans share the root's clock
 
 
 @dataclass
@@ -42,8 +74,19 @@ class FanoutRequest:
     delay_min_s: float = 0.0  # each child sleeps a random time in [min, max] seconds
     delay_max_s: float = 0.0
     sequential: bool = False
-    batch_size: int = 0  # 0 = automatic (see workflows.plan)
+    batch_size: int = 0  # 0 = automatic (see workflows.values.plan_batch_size)
     child_type: str = "double"
+    shard: ShardSpec | None = None  # set only on the shard workflows a large run starts
+
+
+@dataclass
+class ShardProgress:
+    """A shard's cumulative counts, signalled to the root (``ParentWorkflow.shard_progress``)."""
+
+    shard: int
+    succeeded: int
+    failed: int
+    running: int
 
 
 @dataclass
@@ -73,21 +116,21 @@ class BatchInput:
 
 
 @dataclass
-class BatchFailure:
-    offset: int  # position of the value inside the batch
-    error: str
-    attempts: int = 1
-    kind: str = "SimulatedFailure"
-
-
-@dataclass
 class BatchOutput:
-    """Compact per-value outcome of one batch: ``results[i]`` is None where value i failed."""
+    """Compact per-value outcome of one batch (values in the order of its input ranges).
 
-    ranges: list[ValueRange]
+    ``results[i]`` is value i's result, or None when it failed or was cancelled. Each failure
+    is ``[offset, kind index, attempts]``; its message is ``templates[kinds[kind index]]``
+    with ``{value}`` filled in (workflows.rules.failure_message) — the batch's own messages,
+    not repeated per value. A 2,000-value batch is ~10-40 KB, far under the 512 KiB warning.
+    """
+
     results: list[int | None]
-    failures: list[BatchFailure]
+    failures: list[list[int]] = field(default_factory=list)  # [offset, kind index, attempts]
+    kinds: list[str] = field(default_factory=list)  # error kinds (the ApplicationError types)
+    templates: dict[str, str] = field(default_factory=dict)  # kind -> message template
     attempts: list[int] = field(default_factory=list)  # per value; empty when all were 1
+    cancelled: list[int] = field(default_factory=list)  # offsets cancelled while awaiting a retry
 
 
 @dataclass
@@ -103,16 +146,19 @@ class FailedChild:
     error: str  # the child's own message, e.g. "Simulated failure for value 2"
     type: str = "ApplicationError"  # class of the child's own error, as the lab documents
     attempts: int = 1
+    kind: str = ""  # the error's type (ApplicationError.type), e.g. "SimulatedFailure"
 
 
 @dataclass
 class ChildSpan:
-    """One child workflow on the run's timeline: milliseconds since the parent started."""
+    """One child workflow on the run's timeline: milliseconds since the run (root) started.
+
+    ``index`` is the value's position (per-value runs) or the batch's global index."""
 
     index: int
     start_ms: int
     end_ms: int
-    status: str  # succeeded | failed | cancelled | mixed (a batch with some failures)
+    status: str  # succeeded | failed | cancelled | mixed (a batch with mixed outcomes)
     attempts: int = 1
     values: int = 1
 
@@ -144,7 +190,12 @@ class Progress:
 
 @dataclass
 class FanoutResult:
-    """The lab's documented result structure, plus what the bot needs to report a run."""
+    """The lab's documented result structure, plus what the bot needs to report a run.
+
+    Per-value runs list every value. Batched runs list samples (the first RESULT_SAMPLE
+    successes and failures in value order; ``results_complete`` says whether they are all);
+    the counts and ``failure_groups`` are always exact.
+    """
 
     total_children: int
     successful_results: list[SuccessfulResult]
@@ -157,9 +208,10 @@ class FanoutResult:
     cancelled_by: str = ""
     sequential: bool = False
     batch_size: int = 1
-    child_workflow_count: int = 0
+    child_workflow_count: int = 0  # value or batch children that ran (shards not included)
     wall_s: float = 0.0
     child_s_sum: float = 0.0  # sum of child durations: what one-after-another would cost
     results_complete: bool = True  # False when the lists above are a sample (batched runs)
     failure_groups: dict[str, int] = field(default_factory=dict)  # error kind -> count
     spans: list[ChildSpan] = field(default_factory=list)
+    shard_count: int = 0  # shard workflows the run was split into (0: the root ran every child)

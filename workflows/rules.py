@@ -16,10 +16,23 @@ class RuleError(ValueError):
     """A failure rule or child type that does not parse; the message says how to write it."""
 
 
+def failure_message(template: str, value: int) -> str:
+    """A failure's message from its template: the one place templates are filled in, shared by
+    the workflows (a child's error) and the bot (a batch's rows)."""
+    return template.replace("{value}", str(value))
+
+
 @dataclass(frozen=True)
 class Failure:
-    message: str
     kind: str  # the ApplicationError type: groups failures in the summary
+    template: str  # the message with "{value}" standing for the value
+
+    def message(self, value: int) -> str:
+        return failure_message(self.template, value)
+
+
+SIMULATED = Failure("SimulatedFailure", "Simulated failure for value {value}")
+RANDOM = Failure("RandomFailure", "Random failure for value {value}")
 
 
 @dataclass(frozen=True)
@@ -35,15 +48,14 @@ class FailRule:
         if self.name == "rate":
             # Always draw, so a run's random sequence doesn't depend on the other values.
             assert rng is not None, "rate rules need workflow.random()"
-            if rng.random() < self.rate:
-                return Failure(f"Random failure for value {value}", "RandomFailure")
-            return None
-        fails = {
-            "even": value % 2 == 0,
-            "odd": value % 2 != 0,
-            "mod": value % self.modulus == 0,
-        }[self.name]
-        return Failure(f"Simulated failure for value {value}", "SimulatedFailure") if fails else None
+            return RANDOM if rng.random() < self.rate else None
+        if self.name == "even":
+            fails = value % 2 == 0
+        elif self.name == "odd":
+            fails = value % 2 != 0
+        else:  # mod
+            fails = value % self.modulus == 0
+        return SIMULATED if fails else None
 
 
 def parse_fail_rule(text: str) -> FailRule:

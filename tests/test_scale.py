@@ -1,0 +1,273 @@
+"""Fan-outs above every threshold, against the real dev server: per-value -> batched (1,001),
+batched without shards (2,500), sharded (25,000 in 250 batches), cancel at size, history size,
+and every value's row in the CSV (also through the fake Slack Web API)."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import uuid
+from dataclasses import replace
+
+import pytest
+from slack_sdk.web.async_client import AsyncWebClient
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+
+from bot.csv_export import upload_csv, write_csv
+from bot.devslack import FakeSlack
+from bot.results import ValueRow, failed_values, value_rows
+from bot.runs import RunInfo
+from workflows.fanin import Fold
+from workflows.model import BatchOutput, FanoutRequest, FanoutResult, Progress, ValueRange
+from workflows.parent import ParentWorkflow
+from workflows.values import chunk_ranges, count_values, plan_batch_size, plan_shards
+
+
+def wid(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+async def start(client: Client, queue: str, request: FanoutRequest, prefix: str) -> WorkflowHandle:
+    return await client.start_workflow(ParentWorkflow.run, request, id=wid(prefix), task_queue=queue)
+
+
+async def rows_of(client: Client, run_id: str, result: FanoutResult) -> list[ValueRow]:
+    return [row async for row in value_rows(client, run_id, result)]
+
+
+async def history_size(client: Client, workflow_id: str) -> tuple[int, int]:
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    return len(history.events), sum(event.ByteSize() for event in history.events)
+
+
+async def poll_progress(handle: WorkflowHandle, seen: list[Progress]) -> None:
+    while True:
+        try:
+            seen.append(await handle.query(ParentWorkflow.progress))
+        except Exception:
+            pass
+        if seen and seen[-1].done:
+            return
+        await asyncio.sleep(0.2)
+
+
+async def closed_children(client: Client, parent_id: str) -> list[tuple[str, WorkflowExecutionStatus | None]]:
+    """The parent's children once visibility shows none running (it is eventually consistent)."""
+    for _ in range(100):
+        children = [(wf.id, wf.status) async for wf in client.list_workflows(f"ParentWorkflowId = '{parent_id}'")]
+        if all(status != WorkflowExecutionStatus.RUNNING for _, status in children):
+            return children
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"children of {parent_id} still running: {children}")
+
+
+# -- pure pieces ------------------------------------------------------------------------------------
+
+def test_plan_thresholds() -> None:
+    assert plan_batch_size(1000) == 1 and plan_batch_size(1001) == 11
+    assert plan_batch_size(2500) == 25 and plan_shards(100) == 0  # 100 batches: no shards
+    assert plan_batch_size(1_000_000) == 2000 and plan_shards(500) == 5
+    chunks = list(chunk_ranges([ValueRange(1, 95), ValueRange(200, 204)], 10))
+    assert [count_values(c) for c in chunks] == [10] * 10
+    assert chunks[-1] == [ValueRange(91, 95), ValueRange(200, 204)]
+
+
+def test_fold_keeps_first_samples_in_value_order() -> None:
+    fold = Fold(list_limit=3)
+    output = BatchOutput(results=[None, 20, None, 40], failures=[[0, 0, 1], [2, 0, 2]], kinds=["SimulatedFailure"],
+                         templates={"SimulatedFailure": "Simulated failure for value {value}"})
+    assert fold.batch(4, [5, 6, 7, 8], output) == (2, 2)
+    assert fold.batch(0, [1, 2, 3, 4], output) == (2, 2)
+    result = fold.result(8)
+    assert [s.value for s in result.successful_results] == [2, 4, 6]
+    assert [(f.value, f.error, f.attempts) for f in result.failed_children] == [
+        (1, "Simulated failure for value 1", 1), (3, "Simulated failure for value 3", 2),
+        (5, "Simulated failure for value 5", 1)]
+    assert (result.failure_groups, result.results_complete) == ({"SimulatedFailure": 4}, False)
+
+
+# -- thresholds -------------------------------------------------------------------------------------
+
+async def test_1001_values_go_batched(client: Client, task_queue: str) -> None:
+    result = await client.execute_workflow(ParentWorkflow.run, FanoutRequest([ValueRange(1, 1001)]),
+                                           id=wid("b1001"), task_queue=task_queue)
+    assert (result.batch_size, result.child_workflow_count, result.shard_count) == (11, 91, 0)
+    assert (result.success_count, result.failure_count, result.cancelled_count) == (501, 500, 0)
+    assert not result.results_complete and len(result.successful_results) == 100
+
+
+@pytest.fixture(scope="module")
+async def run_2500(client: Client, task_queue: str) -> tuple[str, FanoutResult]:
+    handle = await start(client, task_queue, FanoutRequest([ValueRange(1, 2500)]), "b2500")
+    return handle.id, await handle.result()
+
+
+async def test_2500_values_batched_without_shards(client: Client, run_2500: tuple[str, FanoutResult]) -> None:
+    run_id, result = run_2500
+    assert (result.batch_size, result.child_workflow_count, result.shard_count) == (25, 100, 0)
+    assert (result.success_count, result.failure_count, result.cancelled_count) == (1250, 1250, 0)
+    assert result.status == "completed" and result.failure_groups == {"SimulatedFailure": 1250}
+    assert [s.value for s in result.successful_results] == list(range(1, 200, 2))  # the first 100, in order
+    assert [f.value for f in result.failed_children] == list(range(2, 201, 2))
+    assert result.failed_children[0].error == "Simulated failure for value 2"
+    assert [s.index for s in result.spans] == list(range(100))
+    rows = await rows_of(client, run_id, result)
+    assert [r.value for r in rows] == list(range(1, 2501))
+    assert rows[0] == ValueRow(1, "succeeded", 2, "", 1)
+    assert rows[2499] == ValueRow(2500, "failed", None, "Simulated failure for value 2500", 1)
+    assert await failed_values(client, run_id, result) == list(range(2, 2501, 2))
+    events, size = await history_size(client, run_id)
+    assert events < 1000 and size < 1_000_000
+
+
+@pytest.fixture(scope="module")
+async def run_25k(client: Client, task_queue: str) -> tuple[str, FanoutResult, list[Progress]]:
+    request = FanoutRequest([ValueRange(1, 20000), ValueRange(30001, 35000)], fail="mod:3", batch_size=100)
+    handle = await start(client, task_queue, request, "s25k")
+    seen: list[Progress] = []
+    await asyncio.wait_for(poll_progress(handle, seen), 120)
+    return handle.id, await handle.result(), seen
+
+
+async def test_25000_values_in_shards(client: Client, run_25k: tuple[str, FanoutResult, list[Progress]]) -> None:
+    run_id, result, _ = run_25k
+    assert (result.batch_size, result.child_workflow_count, result.shard_count) == (100, 250, 3)
+    fails = sum(1 for v in [*range(1, 20001), *range(30001, 35001)] if v % 3 == 0)
+    assert (result.total_children, result.failure_count, result.success_count) == (25000, fails, 25000 - fails)
+    assert result.failure_groups == {"SimulatedFailure": fails} and result.cancelled_count == 0
+    assert [s.index for s in result.spans] == list(range(250))  # global batch indexes from every shard
+    assert [f.value for f in result.failed_children] == list(range(3, 301, 3))
+    # Batch ids are run-wide whoever started them: the last batch belongs to shard 2.
+    assert (await client.get_workflow_handle(f"{run_id}-b249").describe()).parent_id == f"{run_id}-s2"
+    rows = await rows_of(client, run_id, result)
+    assert [r.value for r in rows] == [*range(1, 20001), *range(30001, 35001)]
+    assert rows[2] == ValueRow(3, "failed", None, "Simulated failure for value 3", 1)
+    assert rows[20000] == ValueRow(30001, "succeeded", 60002, "", 1)
+    assert rows[-1] == ValueRow(35000, "succeeded", 70000, "", 1)
+    assert sum(r.status == "failed" for r in rows) == fails
+
+
+async def test_sharded_progress_moves_while_shards_run(run_25k: tuple[str, FanoutResult, list[Progress]]) -> None:
+    _, result, seen = run_25k
+    finished = [p.finished for p in seen]
+    assert finished == sorted(finished)  # cumulative counts never go back
+    assert any(0 < f < 25000 for f in finished), finished  # shards' counts reach the root while they run
+    assert seen[-1].done and seen[-1].succeeded == result.success_count
+
+
+async def test_history_of_a_sharded_run_stays_small(client: Client,
+                                                    run_25k: tuple[str, FanoutResult, list[Progress]]) -> None:
+    run_id, _, _ = run_25k
+    events, size = await history_size(client, run_id)
+    assert events < 5000 and size < 2_000_000, (events, size)
+    shard_events, shard_size = await history_size(client, f"{run_id}-s0")
+    assert shard_events < 5000 and shard_size < 5_000_000, (shard_events, shard_size)
+
+
+# -- cancel at size ---------------------------------------------------------------------------------
+
+SLOW = FanoutRequest([ValueRange(1, 25000)], fail="even", batch_size=100, delay_min_s=0.2, delay_max_s=8.0)
+
+
+@pytest.mark.parametrize("how", ["signal", "external"])
+async def test_cancel_a_sharded_run(client: Client, task_queue: str, how: str) -> None:
+    handle = await start(client, task_queue, SLOW, f"xs-{how}")
+    seen: list[Progress] = []
+
+    async def some_finished() -> None:
+        while not seen or seen[-1].finished == 0:
+            seen.append(await handle.query(ParentWorkflow.progress))
+            await asyncio.sleep(0.2)
+
+    await asyncio.wait_for(some_finished(), 60)
+    if how == "signal":
+        await handle.signal(ParentWorkflow.request_cancel, "U42")
+    else:
+        await handle.cancel()
+    result = await asyncio.wait_for(handle.result(), 60)
+    assert result.status == "cancelled" and result.cancelled_by == ("U42" if how == "signal" else "")
+    assert result.success_count + result.failure_count + result.cancelled_count == 25000
+    assert result.success_count > 0 and result.cancelled_count > 0
+    assert result.failure_groups == {"SimulatedFailure": result.failure_count}
+    # Shards returned their partial results normally (a cancelled child that returns is COMPLETED,
+    # and its result reaches the parent as a value, not a ChildWorkflowError).
+    shards = await closed_children(client, handle.id)
+    assert sorted(wf_id for wf_id, _ in shards) == [f"{handle.id}-s{k}" for k in range(3)]
+    shard_results = [await client.get_workflow_handle(f"{handle.id}-s{k}", result_type=FanoutResult).result()
+                     for k in range(3)]
+    assert all(status == WorkflowExecutionStatus.COMPLETED for _, status in shards)
+    assert all(r.status == "cancelled" for r in shard_results)
+    assert sum(r.success_count for r in shard_results) == result.success_count
+    # Their batches are all closed: finished ones COMPLETED, the ones still in their delay CANCELED.
+    batches = [b for k in range(3) for b in await closed_children(client, f"{handle.id}-s{k}")]
+    assert {status for _, status in batches} <= {WorkflowExecutionStatus.COMPLETED, WorkflowExecutionStatus.CANCELED}
+    assert any(status == WorkflowExecutionStatus.CANCELED for _, status in batches)
+    rows = await rows_of(client, handle.id, result)
+    counts = {s: sum(r.status == s for r in rows) for s in ("succeeded", "failed", "cancelled")}
+    assert counts == {"succeeded": result.success_count, "failed": result.failure_count,
+                      "cancelled": result.cancelled_count}
+    assert [r.value for r in rows] == list(range(1, 25001))
+
+
+async def test_cancel_while_batches_wait_to_retry(client: Client, task_queue: str) -> None:
+    # Even values fail every attempt; the batches sit in their 1 s, 2 s, 4 s… backoff when cancelled and
+    # return what they have: odd values succeeded, even ones never finished (cancelled, not failed).
+    request = FanoutRequest([ValueRange(1, 40)], fail="even", batch_size=10, max_attempts=5)
+    handle = await start(client, task_queue, request, "xretry")
+    await asyncio.sleep(1.5)
+    await handle.signal(ParentWorkflow.request_cancel, "U7")
+    result = await asyncio.wait_for(handle.result(), 30)
+    assert (result.status, result.success_count, result.failure_count, result.cancelled_count) == (
+        "cancelled", 20, 0, 20)
+    assert {s.status for s in result.spans} == {"mixed"}
+    rows = await rows_of(client, handle.id, result)
+    assert rows[0] == ValueRow(1, "succeeded", 2, "", 1)
+    assert rows[1].status == "cancelled" and rows[1].attempts >= 2
+
+
+# -- the CSV in Slack -------------------------------------------------------------------------------
+
+def run_info(run_id: str, value_count: int, thread_ts: str) -> RunInfo:
+    return RunInfo(workflow_id=run_id, user_id="U1", channel_id="C1", text="1-…", value_count=value_count,
+                   batch_size=1, child_workflow_count=value_count, thread_ts=thread_ts, message_ts=thread_ts)
+
+
+async def test_csv_upload_through_fake_slack(client: Client, task_queue: str, fake_slack: FakeSlack,
+                                             run_2500: tuple[str, FanoutResult]) -> None:
+    slack = AsyncWebClient(base_url=fake_slack.base_url, token=fake_slack.bot_token)
+    fake_slack.reset()
+    thread = (await slack.chat_postMessage(channel="C1", text="run"))["ts"]
+    run_id, result = run_2500
+    await upload_csv(slack, client.get_workflow_handle(run_id), run_info(run_id, 2500, thread), result)
+    [f] = fake_slack.files
+    assert (f["filename"], f["channel_id"], f["thread_ts"]) == (f"{run_id}.csv", "C1", thread)
+    table = list(csv.reader(io.StringIO(f["content"].decode())))
+    assert table[0] == ["value", "status", "result", "error", "attempts"]
+    assert len(table) == 2501 and [int(r[0]) for r in table[1:]] == list(range(1, 2501))
+    assert table[1] == ["1", "succeeded", "2", "", "1"]
+    assert table[2] == ["2", "failed", "", "Simulated failure for value 2", "1"]
+
+    # A per-value run of 60 values: its rows come from the result itself.
+    small = await client.execute_workflow(ParentWorkflow.run, list(range(1, 61)), id=wid("pv60"),
+                                          task_queue=task_queue)
+    assert small.batch_size == 1 and small.results_complete
+    fake_slack.reset()
+    small_id = f"{run_id}-pv"  # any id: a per-value run's rows need only its request
+    rows = [row async for row in value_rows(client, small_id, small, FanoutRequest([ValueRange(1, 60)]))]
+    assert [r.value for r in rows] == list(range(1, 61)) and rows[59] == ValueRow(60, "failed", None,
+                                                                                    "Simulated failure for value 60", 1)
+    # Five values fit in the summary: no file.
+    await upload_csv(slack, client.get_workflow_handle(run_id), run_info(run_id, 5, thread),
+                     replace(small, total_children=5))
+    assert fake_slack.files == []
+
+
+async def test_write_csv_streams_rows(tmp_path) -> None:
+    async def rows():
+        yield ValueRow(1, "succeeded", 2, "", 1)
+        yield ValueRow(2, "cancelled", None, "", 0)
+
+    path = tmp_path / "x.csv"
+    assert await write_csv(rows(), str(path)) == 2
+    assert path.read_bytes() == b"value,status,result,error,attempts\r\n1,succeeded,2,,1\r\n2,cancelled,,,0\r\n"

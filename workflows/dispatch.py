@@ -1,0 +1,259 @@
+"""Dispatch: one fan-out (a whole run, or one shard of it) — children started into a bounded
+window, their outcomes folded (workflows.fanin). Runs inside ParentWorkflow; no I/O.
+
+Three kinds of children: one value (per-value mode, ids ``{run}-c{position}``), one batch
+(BatchWorkflow, ids ``{run}-b{global batch index}`` whoever starts it), or one shard (a
+ParentWorkflow owning <= BATCHES_PER_WORKFLOW batches, ids ``{run}-s{index}``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError, CancelledError, ChildWorkflowError
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.child import CHILD_WORKFLOWS
+    from workflows.fanin import Fold
+    from workflows.model import (
+        BATCHES_PER_WORKFLOW,
+        MAX_CHILD_WORKFLOWS,
+        MAX_PENDING_CHILDREN,
+        RESULT_LIST_LIMIT,
+        RESULT_SAMPLE,
+        BatchInput,
+        BatchOutput,
+        ChildInput,
+        ChildOutput,
+        ChildSpan,
+        FailedChild,
+        FanoutRequest,
+        FanoutResult,
+        Progress,
+        ShardSpec,
+    )
+    from workflows.values import (
+        MAX_BATCH_SIZE,
+        batch_count,
+        chunk_ranges,
+        count_values,
+        iter_values,
+        plan_batch_size,
+        plan_shards,
+    )
+    from workflows.work import RETRY_BACKOFF, RETRY_INITIAL_INTERVAL
+
+
+class Parent(Protocol):
+    """What a fan-out needs from its ParentWorkflow."""
+
+    _progress: Progress
+    _started_at: datetime | None
+    _cancel_requested: bool
+
+    def shard_finished(self, index: int) -> None: ...
+
+
+class FanOut:
+    """One fan-out (a whole run, or one shard of it): dispatches children into a bounded window
+    and folds their outcomes. Three kinds of children: one value (per-value mode), one batch,
+    or one shard (a ParentWorkflow owning <= BATCHES_PER_WORKFLOW batches)."""
+
+    def __init__(self, parent: Parent, request: FanoutRequest) -> None:
+        self.parent = parent
+        self.request = request
+        self.spec = request.shard
+        self.total = count_values(request.ranges)
+        self.batch_size = self.spec.batch_size if self.spec else plan_batch_size(self.total, request.batch_size)
+        too_many = self.batch_size == 1 and self.total > MAX_CHILD_WORKFLOWS
+        if not self.spec and (too_many or self.batch_size > MAX_BATCH_SIZE):
+            self.batch_size = plan_batch_size(self.total)  # the parser refuses these; other callers get the plan
+        self.per_value = self.batch_size == 1 and self.spec is None
+        batches = batch_count(self.total, self.batch_size)
+        self.shards = 0 if self.spec or self.per_value else plan_shards(batches)
+        self.root_id = self.spec.root_id if self.spec else workflow.info().workflow_id
+        self.first_batch = self.spec.first_batch if self.spec else 0
+        assert parent._started_at is not None
+        self.epoch_ms = self.spec.root_started_ms if self.spec else epoch_ms(parent._started_at)
+        self.window = 1 if request.sequential else MAX_PENDING_CHILDREN if self.per_value else BATCHES_PER_WORKFLOW
+        self.pending = 0
+        self.tasks: list[asyncio.Task[Any]] = []
+        self.fold = Fold(RESULT_LIST_LIMIT if self.per_value else RESULT_SAMPLE)
+
+    # -- fan-out -------------------------------------------------------------------------------------
+    async def dispatch_and_gather(self) -> None:
+        for index, work in enumerate(self._work_items()):
+            await workflow.wait_condition(lambda: self.pending < self.window or self.parent._cancel_requested)
+            if self.parent._cancel_requested:
+                break
+            self.pending += 1
+            self.tasks.append(asyncio.create_task(self._run_child(index, work)))
+        # Fan-in: a failed child never fails the parent.
+        gathered: asyncio.Future[Any] = asyncio.gather(*self.tasks, return_exceptions=True)
+        cancel_watch: asyncio.Future[Any] = asyncio.create_task(
+            workflow.wait_condition(lambda: self.parent._cancel_requested))
+        await workflow.wait([gathered, cancel_watch], return_when=asyncio.FIRST_COMPLETED)
+        if not gathered.done():
+            await self.cancel_and_settle()
+        cancel_watch.cancel()
+
+    async def cancel_and_settle(self) -> None:
+        for task in self.tasks:
+            # Cancelling the awaiting task sends the child a cancel request; the task then waits
+            # for the child to close (a shard returns its partial result, which is folded in).
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+    def _work_items(self) -> Any:
+        if self.per_value:
+            return iter_values(self.request.ranges)
+        if self.shards:
+            return chunk_ranges(self.request.ranges, BATCHES_PER_WORKFLOW * self.batch_size)
+        return chunk_ranges(self.request.ranges, self.batch_size)
+
+    # -- one child -----------------------------------------------------------------------------------
+    async def _run_child(self, index: int, work: Any) -> None:
+        if self.shards:
+            try:
+                await self._run_shard(index, work)
+            finally:
+                self.pending -= 1
+            return
+        progress = self.parent._progress
+        values = 1 if self.per_value else count_values(work)
+        progress.running += values
+        start = workflow.now()
+        status, attempts = "cancelled", 1
+        try:
+            if self.per_value:
+                status, attempts = await self._run_value_child(index, work)
+            else:
+                status, attempts = await self._run_batch_child(index, work)
+        except asyncio.CancelledError:
+            status = "cancelled"
+        finally:
+            # No workflow calls in here: evicted from the worker's cache, a workflow's coroutines are
+            # closed outside its event loop (GeneratorExit), where workflow.now() raises.
+            progress.running -= values
+            self.pending -= 1
+        end = workflow.now()
+        span_index = index if self.per_value else self.first_batch + index
+        self.fold.span(ChildSpan(span_index, self._ms(start), self._ms(end), status, attempts, values),
+                       (end - start).total_seconds())
+
+    async def _run_value_child(self, index: int, value: int) -> tuple[str, int]:
+        req = self.request
+        progress = self.parent._progress
+        try:
+            output: ChildOutput = await workflow.execute_child_workflow(
+                CHILD_WORKFLOWS[req.child_type].run,
+                ChildInput(value, req.fail, req.delay_min_s, req.delay_max_s, req.child_type),
+                id=f"{self.root_id}-c{index}",
+                retry_policy=_child_retry_policy(req.max_attempts),
+            )
+        except ChildWorkflowError as err:
+            cause = err.cause
+            if isinstance(cause, CancelledError):
+                return "cancelled", 1
+            if isinstance(cause, ApplicationError):
+                attempts = _attempt_from(cause)
+                failure = FailedChild(value, cause.message, type(cause).__name__, attempts,
+                                      cause.type or type(cause).__name__)
+            else:  # timeouts, terminations: still the child's own failure, reported as such
+                attempts = 1
+                kind = type(cause or err).__name__
+                failure = FailedChild(value, str(cause) if cause else str(err), kind, attempts, kind)
+            self.fold.value_failed(index, failure)
+            progress.failed += 1
+            return "failed", attempts
+        self.fold.value_succeeded(index, value, output.result, output.attempt)
+        progress.succeeded += 1
+        return "succeeded", output.attempt
+
+    async def _run_batch_child(self, index: int, ranges: Any) -> tuple[str, int]:
+        req = self.request
+        progress = self.parent._progress
+        pos = index * self.batch_size
+        try:
+            raw = await workflow.execute_child_workflow(
+                "BatchWorkflow",  # untyped: see workflows.work.as_payload
+                BatchInput(ranges, req.fail, req.max_attempts, req.delay_min_s, req.delay_max_s, req.child_type),
+                id=f"{self.root_id}-b{self.first_batch + index}",
+            )
+        except ChildWorkflowError as err:
+            if isinstance(err.cause, CancelledError):
+                return "cancelled", 1
+            # Terminated, timed out: every value of the batch failed with the batch's error.
+            values = list(iter_values(ranges))
+            kind = type(err.cause or err).__name__
+            self.fold.batch_failed(pos, values, str(err.cause or err), kind)
+            progress.failed += len(values)
+            return "failed", 1
+        output = BatchOutput(**raw)
+        values = list(iter_values(ranges))
+        succeeded, failed = self.fold.batch(pos, values, output)
+        progress.succeeded += succeeded
+        progress.failed += failed
+        status = ("succeeded" if succeeded == len(values) else "failed" if failed == len(values)
+                  else "cancelled" if succeeded + failed == 0 else "mixed")
+        return status, max(output.attempts or [1])
+
+    async def _run_shard(self, index: int, ranges: Any) -> None:
+        spec = ShardSpec(self.root_id, index, index * BATCHES_PER_WORKFLOW, self.batch_size, self.epoch_ms)
+        try:
+            result = await workflow.execute_child_workflow(
+                "ParentWorkflow",  # this workflow type again, as a shard
+                replace(self.request, ranges=ranges, batch_size=self.batch_size, shard=spec),
+                id=f"{self.root_id}-s{index}",
+                result_type=FanoutResult,
+            )
+        except (ChildWorkflowError, asyncio.CancelledError) as err:
+            # Cancelled before it started, or lost (terminated): its values never finished.
+            workflow.logger.warning("Shard %d ended without a result: %s", index, err)
+            self.parent.shard_finished(index)
+            return
+        self.parent.shard_finished(index)
+        self.fold.shard(index * BATCHES_PER_WORKFLOW * self.batch_size, result)
+        self.parent._progress.succeeded += result.success_count
+        self.parent._progress.failed += result.failure_count
+
+    def _ms(self, at: datetime) -> int:
+        return epoch_ms(at) - self.epoch_ms
+
+    # -- fan-in --------------------------------------------------------------------------------------
+    def result(self, wall_s: float) -> FanoutResult:
+        progress = self.parent._progress
+        cancelled = self.total - self.fold.succeeded - self.fold.failed
+        return self.fold.result(
+            self.total,
+            status="cancelled" if self.parent._cancel_requested or cancelled else "completed",
+            cancelled_by=progress.cancel_requested_by,
+            sequential=self.request.sequential,
+            batch_size=self.batch_size,
+            wall_s=wall_s,
+            shard_count=self.shards,
+        )
+
+
+def epoch_ms(at: datetime) -> int:
+    return int((at - datetime(1970, 1, 1, tzinfo=at.tzinfo)) / timedelta(milliseconds=1))
+
+
+def _child_retry_policy(max_attempts: int) -> RetryPolicy:
+    return RetryPolicy(
+        maximum_attempts=max(max_attempts, 1),
+        initial_interval=RETRY_INITIAL_INTERVAL,
+        backoff_coefficient=RETRY_BACKOFF,
+    )
+
+
+def _attempt_from(error: ApplicationError) -> int:
+    details = error.details
+    if details and isinstance(details[0], dict):
+        return int(details[0].get("attempt", 1))
+    return 1
