@@ -74,7 +74,7 @@ class FakeSlack:
     # -- server lifecycle -------------------------------------------------------------------------------------
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        app = web.Application()
+        app = web.Application(client_max_size=1 << 30)  # uploads: a 1M-value run's CSV is ~40 MB
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_post("/respond/{key}", self._respond)

@@ -48,6 +48,7 @@ STATUS_NAMES = {
     WorkflowExecutionStatus.CONTINUED_AS_NEW: "Continued as new",
 }
 LIST_LIMIT = 10  # runs shown by `/fanout list`
+MAX_RETRY_RANGES = 5000  # ~150 KB of request payload, well under Temporal's 512 KiB warning
 LIST_SCAN = 500  # newest runs looked at to find them
 LIST_BUDGET_S = 2.0  # so the answer comes well within Slack's 3 s even from a slow visibility store
 RPC_TIMEOUT = timedelta(seconds=2)
@@ -187,7 +188,7 @@ class Operations:
         # newest runs of this bot's task queue are filtered here — within a time budget, so Slack hears
         # back promptly even from a slow visibility store.
         listings: list[RunListing] = []
-        query = "WorkflowType = 'ParentWorkflow'"
+        query = "WorkflowType = 'ParentWorkflow' AND ParentWorkflowId IS NULL"
         if "'" not in self.settings.task_queue:
             query += f" AND TaskQueue = '{self.settings.task_queue}'"
         try:
@@ -235,8 +236,16 @@ class Operations:
         if not values:
             await self._tell(respond, f"Run {code(run_id)} has no failed values to retry.")
             return
+        ranges = compress(values)
+        if len(ranges) > MAX_RETRY_RANGES:
+            # Scattered failures of a huge run do not compress: as one request they would pass Temporal's
+            # payload limit. Say so instead of failing at the server.
+            await self._tell(respond, f"Run {code(run_id)} has {len(values):,} failed values scattered over "
+                             f"{len(ranges):,} ranges; a retry can take at most {MAX_RETRY_RANGES:,} ranges. The CSV "
+                             "in the run's thread lists every failed value.")
+            return
         request = FanoutRequest(
-            ranges=compress(values), fail=original.fail, max_attempts=original.max_attempts,
+            ranges=ranges, fail=original.fail, max_attempts=original.max_attempts,
             delay_min_s=original.delay_min_s, delay_max_s=original.delay_max_s, sequential=original.sequential,
             batch_size=0, child_type=original.child_type,
         )

@@ -54,7 +54,8 @@ class Recovery:
     async def scan(self) -> int:
         client = await self.gateway.client()
         since = (datetime.now(UTC) - RECOVERY_WINDOW).strftime("%Y-%m-%dT%H:%M:%SZ")
-        query = (f"WorkflowType = 'ParentWorkflow' AND TaskQueue = '{self.settings.task_queue}' "
+        query = (f"WorkflowType = 'ParentWorkflow' AND ParentWorkflowId IS NULL "
+                 f"AND TaskQueue = '{self.settings.task_queue}' "
                  f"AND (ExecutionStatus = 'Running' OR CloseTime > '{since}')")
         adopted = 0
         async for wf in client.list_workflows(query):

@@ -68,6 +68,8 @@ class RunListing:
 
 def failure_kind(f: FailedChild) -> str:
     """The error kind a failed child counts under in ``FanoutResult.failure_groups``."""
+    if f.kind:
+        return f.kind
     if f.error.startswith("Simulated failure"):
         return "SimulatedFailure"
     if f.error.startswith("Random failure"):

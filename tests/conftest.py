@@ -146,7 +146,8 @@ async def serve_bot(settings: Settings, fake: FakeSlack, temporal_address: str) 
 
 @pytest.fixture(scope="session")
 async def bot(fake_slack: FakeSlack, task_queue: str, temporal_address: str) -> AsyncIterator[BotUnderTest]:
-    under_test, runner = await serve_bot(settings_for_tests(fake_slack.base_url, task_queue), fake_slack, temporal_address)
+    settings = settings_for_tests(fake_slack.base_url, task_queue)
+    under_test, runner = await serve_bot(settings, fake_slack, temporal_address)
     try:
         yield under_test
     finally:

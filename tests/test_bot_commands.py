@@ -563,3 +563,18 @@ async def test_a_channel_the_bot_cannot_post_in_gets_a_private_pointer_to_the_ru
     finally:
         await runner.cleanup()
         await fake.stop()
+
+
+async def test_retry_of_too_scattered_failures_is_refused_privately(bot: BotUnderTest) -> None:
+    # 10,100 values, every even one fails: 5,050 single-value ranges, more than one retry request may carry.
+    channel = new_channel()
+    run, _ = await start(bot, "1-10100", channel)
+    summary = await summary_of(bot, channel, run, timeout=60)
+    retry = buttons(summary)["fanout_retry"]
+    sent = await click(bot, "fanout_retry", retry["value"], channel, message_ts=summary.ts, thread_ts=run.ts)
+    assert sent.status == 200
+    answer = await private_answer(bot.fake, sent, timeout=10)
+    assert_private_error(answer, "5,050 failed values", "at most 5,000 ranges")
+    await asyncio.sleep(1)
+    assert len([m for m in bot.fake.thread(channel, run.ts)
+                if (m.metadata or {}).get("event_type") == "fanout_started"]) == 0

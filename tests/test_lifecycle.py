@@ -65,8 +65,8 @@ async def slack() -> AsyncIterator[tuple[FakeSlack, AsyncWebClient]]:
         await fake.stop()
 
 
-async def announced(reporter: RunReporter) -> RunInfo:
-    run = RunInfo(workflow_id="fanout-stub", user_id="U1", channel_id="C1", text="1 3", value_count=2, batch_size=1,
+async def announced(reporter: RunReporter, workflow_id: str = "fanout-stub") -> RunInfo:
+    run = RunInfo(workflow_id=workflow_id, user_id="U1", channel_id="C1", text="1 3", value_count=2, batch_size=1,
                   child_workflow_count=2, ui_url="http://localhost:8233/x")
     return await reporter.announce(run)
 
@@ -109,7 +109,8 @@ async def test_a_run_ending_without_a_result_is_said_in_the_thread(slack, cause,
 async def test_drain_lets_finishing_runs_report_and_stops_following_the_rest(slack) -> None:
     fake, client = slack
     reporter = RunReporter(client, progress_interval_s=0.05)
-    finishing, stuck = await announced(reporter), await announced(reporter)
+    # distinct runs: the reporter follows one run id once
+    finishing, stuck = await announced(reporter, "fanout-finishing"), await announced(reporter, "fanout-stuck")
     reporter.follow(finishing, StubHandle(ok_result(), result_after_s=0.1))  # type: ignore[arg-type]
     stuck_task = reporter.follow(stuck, StubHandle(NEVER))  # type: ignore[arg-type]
     started = time.monotonic()
@@ -143,3 +144,14 @@ async def test_elapsed_time_moves_on_the_run_message_while_progress_stands_still
     await reporter.drain(timeout_s=0)
     shown = [re.search(r"([\d.]+) s elapsed", str(c.params["blocks"]))[1] for c in fake.calls_to("chat.update")]
     assert len(set(shown)) == len(shown) and float(shown[-1]) > float(shown[0]), shown
+
+
+async def test_a_run_is_followed_once_however_often_it_is_handed_over(slack) -> None:
+    fake, client = slack
+    reporter = RunReporter(client, progress_interval_s=0.05)
+    run = await announced(reporter, "fanout-twice")
+    first = reporter.follow(run, StubHandle(ok_result(), result_after_s=0.2))  # type: ignore[arg-type]
+    again = reporter.follow(run, StubHandle(ok_result()), adopted=True)  # type: ignore[arg-type]
+    assert again is first and reporter.is_following("fanout-twice")
+    await first
+    assert len(thread(fake, run)) == 1 and not reporter.is_following("fanout-twice")

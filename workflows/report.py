@@ -10,7 +10,6 @@ may be started again, so another bot takes over.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
@@ -26,7 +25,7 @@ class ReportWorkflow:
     async def run(self, lease_s: float) -> str:
         try:
             await workflow.wait_condition(lambda: self._summary_ts is not None, timeout=timedelta(seconds=lease_s))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise ApplicationError("the summary was not posted before the lease ran out", non_retryable=True) from None
         assert self._summary_ts is not None
         return self._summary_ts

@@ -1,0 +1,97 @@
+"""Record one history of each workflow shape, for the replay test (tests/test_replay.py).
+
+    .venv/bin/python -m tests.histories.capture
+
+Run it when a workflow change is *meant* to change histories (with `workflow.patched()` guarding
+the old path), and commit the new files next to the old ones: old histories must keep replaying.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sys
+from pathlib import Path
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from worker import WORKFLOWS
+from workflows.model import FanoutRequest, SlackMessage, ValueRange
+from workflows.parent import ParentWorkflow
+from workflows.report import ReportWorkflow
+
+HERE = Path(__file__).resolve().parent
+QUEUE = "capture"
+
+
+async def wait_progress(handle: WorkflowHandle, predicate) -> None:  # type: ignore[type-arg,no-untyped-def]
+    for _ in range(600):
+        if predicate(await handle.query(ParentWorkflow.progress)):
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError(handle.id)
+
+
+async def shapes(client: Client) -> dict[str, WorkflowHandle]:  # type: ignore[type-arg]
+    start = client.start_workflow
+    handles: dict[str, WorkflowHandle] = {}  # type: ignore[type-arg]
+    handles["lab-list"] = await start(ParentWorkflow.run, [1, 2, 3, 4, 5], id="lab-list", task_queue=QUEUE)
+    handles["failures-retries"] = await start(
+        ParentWorkflow.run, FanoutRequest([ValueRange(1, 6)], fail="rate:0.5", max_attempts=3),
+        id="failures-retries", task_queue=QUEUE)
+    handles["sequential-delay"] = await start(
+        ParentWorkflow.run, FanoutRequest([ValueRange(1, 3)], sequential=True, delay_min_s=0.1, delay_max_s=0.3,
+                                          child_type="square"),
+        id="sequential-delay", task_queue=QUEUE)
+    cancelled = await start(ParentWorkflow.run, FanoutRequest([ValueRange(1, 4)], fail="none", delay_min_s=30,
+                                                             delay_max_s=30), id="cancelled", task_queue=QUEUE)
+    await cancelled.signal(ParentWorkflow.attach_message, SlackMessage("C1", "1.000100", "1.000100"))
+    await wait_progress(cancelled, lambda p: p.running == 4)
+    await cancelled.signal(ParentWorkflow.request_cancel, "U1")
+    handles["cancelled"] = cancelled
+    handles["batched"] = await start(ParentWorkflow.run, FanoutRequest([ValueRange(1, 2500)], fail="mod:7"),
+                                     id="batched", task_queue=QUEUE)
+    handles["sharded"] = await start(ParentWorkflow.run, FanoutRequest([ValueRange(1, 30000)], batch_size=100),
+                                     id="sharded", task_queue=QUEUE)
+    claim = await start(ReportWorkflow.run, 60.0, id="claim-report", task_queue=QUEUE)
+    await claim.signal(ReportWorkflow.posted, "1.000200")
+    handles["report-claim"] = claim
+    return handles
+
+
+CHILDREN = {
+    "child-failed": "lab-list-c1",
+    "child-square-delay": "sequential-delay-c0",
+    "child-cancelled": "cancelled-c0",
+    "batch": "batched-b0",
+    "shard": "sharded-s0",
+}
+
+
+async def save(client: Client, name: str, workflow_id: str) -> None:
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    (HERE / f"{name}.json").write_text(history.to_json())
+    print(f"{name}: {len(history.events)} events")
+
+
+async def main() -> int:
+    temporal = shutil.which("temporal") or shutil.which("temporal", path=str(Path(sys.executable).parent))
+    env = await WorkflowEnvironment.start_local(dev_server_existing_path=temporal, ui=False)
+    try:
+        async with Worker(env.client, task_queue=QUEUE, workflows=WORKFLOWS):
+            for name, handle in (await shapes(env.client)).items():
+                await handle.result()
+                await save(env.client, name, handle.id)
+            # Children of every type: a failed ChildWorkflow, a SquareChildWorkflow with a timer,
+            # a cancelled child, a BatchWorkflow, and a shard (a ParentWorkflow started by the root).
+            for name, workflow_id in CHILDREN.items():
+                await save(env.client, name, workflow_id)
+    finally:
+        await env.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))
