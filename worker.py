@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 import sys
 
@@ -23,7 +22,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from bot.config import ConfigError, load_dotenv_once, metrics_bind_address, task_queue
-from bot.logs import configure_logging
+from bot.logs import configure_logging, hard_exit
 from bot.temporal import TemporalUnavailable, connect, connect_config, describe, metrics_runtime
 from workflows.child import BatchWorkflow, ChildWorkflow, SquareChildWorkflow
 from workflows.parent import ParentWorkflow
@@ -75,12 +74,7 @@ def main() -> None:
         code = 2
     except KeyboardInterrupt:
         pass
-    # Leave with our own exit code: a process that used the Temporal SDK can abort at interpreter
-    # shutdown (PyGILState_Release, exit 134; sdk-python #300), which would turn a clean stop red.
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    hard_exit(code)
 
 
 if __name__ == "__main__":

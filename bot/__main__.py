@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -23,7 +22,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.app import build_app
 from bot.config import ConfigError, Settings, load_dotenv_once
-from bot.logs import configure_logging
+from bot.logs import configure_logging, hard_exit
 from bot.recovery import Recovery
 from bot.temporal import TemporalGateway, describe
 
@@ -143,11 +142,7 @@ def main() -> None:
         code = 2
     except KeyboardInterrupt:
         pass
-    # Our own exit code, not an abort at interpreter shutdown (PyGILState_Release; sdk-python #300).
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    hard_exit(code)
 
 
 if __name__ == "__main__":

@@ -121,24 +121,29 @@ def build_app(settings: Settings, gateway: TemporalGateway, *, client: AsyncWebC
         elif isinstance(parsed, ListCommand):
             await guarded(respond, "`list`", ops.list_runs(channel_id, respond))
 
-    @app.action("fanout_cancel")
-    async def on_cancel_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
+    async def permitted(body: dict[str, Any], respond: AsyncRespond) -> tuple[str, str] | None:
+        """Who clicked and where, if the allow-lists let them; else a private refusal. Buttons obey the
+        same rules as the command."""
         user_id, channel_id = clicked_in(body)
         problem = refusal(settings, user_id, channel_id)
         if problem:
             await respond(**error_message(problem, "").as_ephemeral())
+            return None
+        return user_id, channel_id
+
+    @app.action("fanout_cancel")
+    async def on_cancel_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        if (who := await permitted(body, respond)) is None:
             return
-        await guarded(respond, "Cancel", ops.cancel(body["actions"][0].get("value", ""), user_id, respond))
+        await guarded(respond, "Cancel", ops.cancel(body["actions"][0].get("value", ""), who[0], respond))
 
     @app.action("fanout_retry")
     async def on_retry_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        user_id, channel_id = clicked_in(body)
-        problem = refusal(settings, user_id, channel_id)
-        if problem:
-            await respond(**error_message(problem, "").as_ephemeral())
+        if (who := await permitted(body, respond)) is None:
             return
+        user_id, channel_id = who
         # The summary is a reply in the run's thread: the retry answers in that same thread.
         message, container = body.get("message") or {}, body.get("container") or {}
         thread_ts = message.get("thread_ts") or container.get("thread_ts") or message.get("ts", "")

@@ -17,7 +17,6 @@ import asyncio
 import dataclasses
 import getpass
 import json
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -27,7 +26,7 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureEr
 from temporalio.service import RPCError, RPCStatusCode
 
 from bot.config import ConfigError, Settings, load_dotenv_once
-from bot.logs import configure_logging
+from bot.logs import configure_logging, hard_exit
 from bot.operations import STATUS_NAMES
 from bot.parse import CancelCommand, HelpCommand, ListCommand, ParseError, RunCommand, StatusCommand, help_text, parse
 from bot.render import format_duration, progress_bar, status_message, summary_message
@@ -232,11 +231,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         code = 2
     except KeyboardInterrupt:
         code = 130
-    # Our own exit code, not an abort at interpreter shutdown (PyGILState_Release; sdk-python #300).
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    hard_exit(code)
 
 
 if __name__ == "__main__":

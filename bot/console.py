@@ -8,9 +8,7 @@ this prints the messages the bot would post: the run's message, its progress, th
 from __future__ import annotations
 
 import asyncio
-import html
 import json
-import re
 import sys
 from dataclasses import replace
 from typing import Any
@@ -22,40 +20,16 @@ from bot.config import ConfigError, Settings, load_dotenv_once
 from bot.devslack import ApiCall, FakeSlack, post_signed, slash_command_body
 from bot.runs import RunInfo
 from bot.temporal import TemporalGateway
+from bot.textview import blocks_to_text, mrkdwn_to_text
 from bot.timeline_text import text_timeline
 from workflows.model import FanoutResult
 
 SECRET = "console-signing-secret"
 TOKEN = "xoxb-console"
 PROMPT = "fanout> "
-_LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
-_MENTION = re.compile(r"<@([A-Z0-9]+)>")
-
-
-def mrkdwn_to_text(text: str) -> str:
-    text = _LINK.sub(r"\2 (\1)", text)
-    text = _MENTION.sub(r"@\1", text)
-    return html.unescape(text)
-
-
-def blocks_to_text(blocks: list[dict[str, Any]]) -> list[str]:
-    lines: list[str] = []
-    for block in blocks or []:
-        kind = block.get("type")
-        if kind in ("section", "header") and block.get("text"):
-            lines.append(block["text"].get("text", ""))
-        for field in block.get("fields", []) or []:
-            lines.append(field.get("text", ""))
-        if kind == "context":
-            lines.append("  ".join(e.get("text", "") for e in block.get("elements", [])))
-        if kind == "actions":
-            lines.append("  ".join(f"[{e.get('text', {}).get('text', '')}]" for e in block.get("elements", [])))
-    return [mrkdwn_to_text(line) for line in lines if line]
-
-
 def show(call: ApiCall) -> None:
     p = call.params
-    body = blocks_to_text(p.get("blocks") or []) or [mrkdwn_to_text(str(p.get("text", "")))]
+    body = blocks_to_text(p.get("blocks") or [], plain=True) or [mrkdwn_to_text(str(p.get("text", "")), plain=True)]
     if call.method == "chat.postMessage":
         where = f"thread {p['thread_ts']}" if p.get("thread_ts") else f"#{p.get('channel')}"
         heading = f"── bot posts in {where} ──"
