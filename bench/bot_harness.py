@@ -22,18 +22,7 @@ WAIT_S = 600.0
 
 
 class FakeSlackForBench(FakeSlack):
-    """FakeSlack accepting uploads as large as Slack's (1 GB): aiohttp's default request limit
-    (1 MiB) refuses the CSV of any run over ~30,000 values with HTTP 413."""
-
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        app = web.Application(client_max_size=2**30)
-        app.router.add_route("*", "/api/{method}", self._api)
-        app.router.add_post("/upload/{file_id}", self._upload)
-        app.router.add_post("/respond/{key}", self._respond)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, host, port).start()
-        self._root = f"http://{host}:{self._runner.addresses[0][1]}"
+    """FakeSlack that can forget uploaded files between runs (it keeps every upload by default)."""
 
     def drop_file_contents(self) -> None:
         """Forget the uploaded bytes (a 1M-value CSV is ~40 MB), keeping every message and record."""

@@ -217,7 +217,7 @@ def _draw_bars(ax: Axes, data: TimelineData) -> None:
                     linewidth=0.5 if n <= HATCH_LIMIT else 0)
     if n <= LABEL_LIMIT:
         for y, b in zip(ys, data.bars, strict=True):
-            ax.text(b.end_s + data.wall_s * 0.01, y, _bar_note(b), va="center", fontsize=8, color="#333333")
+            ax.text(b.end_s + data.wall_s * 0.01, y, bar_note(b), va="center", fontsize=8, color="#333333")
         ax.text(data.wall_s + data.wall_s * 0.01, 0, format_secs(data.wall_s), va="center", fontsize=8)
     step = max(1, int(np.ceil(n / 40)))
     ticks = [0, *range(1, n + 1, step)]
@@ -230,7 +230,8 @@ def _draw_bars(ax: Axes, data: TimelineData) -> None:
     ax.figure.legend(handles=handles, loc="outside lower center", ncol=len(handles), frameon=False, fontsize=9)
 
 
-def _bar_note(b: Bar) -> str:
+def bar_note(b: Bar) -> str:
+    """A bar's label: its duration, and its values and attempts when more than one (PNG and text)."""
     note = format_secs(b.end_s - b.start_s)
     if b.values > 1:
         note += f" · {b.values:,} values"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bot.timeline import BAR_LIMIT, Bar, TimelineData, format_secs, speedup_text, timeline_data
+from bot.timeline import BAR_LIMIT, TimelineData, bar_note, format_secs, speedup_text, timeline_data
 from workflows.model import FanoutResult
 
 TEXT_ROWS = 30
@@ -31,7 +31,7 @@ def text_timeline(result: FanoutResult, width: int = 60) -> str:
         return "\n".join(lines)
     for bar in data.bars[:TEXT_ROWS]:
         track = _track(bar.start_s, bar.end_s, data.wall_s, width)
-        lines.append(f"{'#' + str(bar.index):<{label_w}} {track} {MARKS.get(bar.status, '?')} {_note(bar)}")
+        lines.append(f"{'#' + str(bar.index):<{label_w}} {track} {MARKS.get(bar.status, '?')} {bar_note(bar)}")
     if len(data.bars) > TEXT_ROWS:
         rest = data.bars[TEXT_ROWS:]
         counts = ", ".join(f"{n} {s}" for s in MARKS if (n := sum(b.status == s for b in rest)))
@@ -50,15 +50,6 @@ def _track(start: float, end: float, wall: float, width: int) -> str:
         cells[a], cells[b] = "├", "┤"
         cells[a + 1:b] = "─" * (b - a - 1)
     return "".join(cells)
-
-
-def _note(bar: Bar) -> str:
-    note = format_secs(bar.end_s - bar.start_s)
-    if bar.values > 1:
-        note += f" · {bar.values:,} values"
-    if bar.attempts > 1:
-        note += f" · {bar.attempts} attempts"
-    return note
 
 
 def _summary(data: TimelineData, result: FanoutResult, label_w: int, width: int) -> list[str]:
