@@ -19,7 +19,7 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 def test_every_shape_has_a_history() -> None:
     names = {p.stem for p in HISTORIES}
-    assert {"lab-list", "failures-retries", "sequential-delay", "cancelled", "batched", "sharded",
+    assert {"lab-list", "failures-retries", "sequential-delay", "cancelled", "cancelled-starting", "batched", "sharded",
             "report-claim", "child-failed", "child-square-delay", "child-cancelled", "batch", "shard"} <= names
 
 

@@ -210,6 +210,28 @@ async def test_cancel_a_sharded_run(client: Client, task_queue: str, how: str) -
     assert [r.value for r in rows] == list(range(1, 25001))
 
 
+@pytest.mark.parametrize("how", ["signal", "external"])
+async def test_cancel_while_child_starts_are_in_flight(client: Client, task_queue: str, how: str) -> None:
+    # Cancelled 0.2 s in, most of 300 child starts are still in flight (the dev server starts ~40/s).
+    # A cancel sent to a child before the server has started it is lost, so each such child is
+    # cancelled when its start lands: none runs on unasked, none is terminated, and the result's
+    # counts are exactly what the children did.
+    request = FanoutRequest([ValueRange(1, 300)], fail="none", delay_min_s=3.0, delay_max_s=3.0)
+    handle = await start(client, task_queue, request, f"xstart-{how}")
+    await asyncio.sleep(0.2)
+    if how == "signal":
+        await handle.signal(ParentWorkflow.request_cancel, "U9")
+    else:
+        await handle.cancel()
+    result = await asyncio.wait_for(handle.result(), 60)
+    children = await closed_children(client, handle.id)
+    statuses = [status for _, status in children]
+    assert WorkflowExecutionStatus.TERMINATED not in statuses
+    assert statuses.count(WorkflowExecutionStatus.COMPLETED) == result.success_count
+    assert statuses.count(WorkflowExecutionStatus.CANCELED) + (300 - len(children)) == result.cancelled_count
+    assert result.cancelled_count > result.success_count  # the cancel took effect early
+
+
 async def test_cancel_while_batches_wait_to_retry(client: Client, task_queue: str) -> None:
     # Even values fail every attempt; the batches sit in their 1 s, 2 s, 4 s… backoff when cancelled and
     # return what they have: odd values succeeded, even ones never finished (cancelled, not failed).

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError, CancelledError, ChildWorkflowError
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from workflows.child import CHILD_WORKFLOWS
@@ -47,6 +48,11 @@ with workflow.unsafe.imports_passed_through():
         plan_shards,
     )
     from workflows.work import RETRY_BACKOFF, RETRY_INITIAL_INTERVAL
+
+
+# Children outlive their parent only by accident (say, the run was terminated from the UI);
+# then they are asked to cancel, as in any cancelled run, rather than killed (Temporal's default).
+CHILDREN_OUTLIVING_PARENT = ParentClosePolicy.REQUEST_CANCEL
 
 
 class Parent(Protocol):
@@ -82,6 +88,8 @@ class FanOut:
         self.epoch_ms = self.spec.root_started_ms if self.spec else epoch_ms(parent._started_at)
         self.window = 1 if request.sequential else MAX_PENDING_CHILDREN if self.per_value else BATCHES_PER_WORKFLOW
         self.pending = 0
+        self.unstarted: set[int] = set()  # children whose start is in flight: not cancellable yet
+        self.cancelling = False
         self.tasks: list[asyncio.Task[Any]] = []
         self.fold = Fold(RESULT_LIST_LIMIT if self.per_value else RESULT_SAMPLE)
 
@@ -92,6 +100,7 @@ class FanOut:
             if self.parent._cancel_requested:
                 break
             self.pending += 1
+            self.unstarted.add(index)
             self.tasks.append(asyncio.create_task(self._run_child(index, work)))
         # Fan-in: a failed child never fails the parent.
         gathered: asyncio.Future[Any] = asyncio.gather(*self.tasks, return_exceptions=True)
@@ -103,11 +112,24 @@ class FanOut:
         cancel_watch.cancel()
 
     async def cancel_and_settle(self) -> None:
-        for task in self.tasks:
-            # Cancelling the awaiting task sends the child a cancel request; the task then waits
-            # for the child to close (a shard returns its partial result, which is folded in).
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        # Cancelling the awaiting task sends the child a cancel request; the task then waits for
+        # the child to close (a shard returns its partial result, which is folded in).
+        patched = workflow.patched("cancel-started-children-only")
+        if patched:
+            # A cancel sent while a child's start is in flight is lost: the server starts the child
+            # anyway and it runs on, unasked (or is killed when its parent closes). Those children
+            # are cancelled by _start_child as soon as their start lands.
+            first_time, self.cancelling = not self.cancelling, True
+            if first_time:
+                for index, task in enumerate(self.tasks):
+                    if index not in self.unstarted:
+                        task.cancel()
+        else:  # histories from before the patch
+            for task in self.tasks:
+                task.cancel()
+        settled = asyncio.gather(*self.tasks, return_exceptions=True)
+        # Shielded: a cancel from outside arriving now must not cancel children still starting.
+        await (asyncio.shield(settled) if patched else settled)
 
     def _work_items(self) -> Any:
         if self.per_value:
@@ -150,12 +172,12 @@ class FanOut:
         req = self.request
         progress = self.parent._progress
         try:
-            output: ChildOutput = await workflow.execute_child_workflow(
-                CHILD_WORKFLOWS[req.child_type].run,
+            output: ChildOutput = await (await self._start_child(
+                index, CHILD_WORKFLOWS[req.child_type].run,
                 ChildInput(value, req.fail, req.delay_min_s, req.delay_max_s, req.child_type),
                 id=f"{self.root_id}-c{index}",
                 retry_policy=_child_retry_policy(req.max_attempts),
-            )
+            ))
         except ChildWorkflowError as err:
             cause = err.cause
             if isinstance(cause, CancelledError):
@@ -180,11 +202,11 @@ class FanOut:
         progress = self.parent._progress
         pos = index * self.batch_size
         try:
-            raw = await workflow.execute_child_workflow(
-                "BatchWorkflow",  # untyped: see workflows.work.as_payload
+            raw = await (await self._start_child(
+                index, "BatchWorkflow",  # untyped: see workflows.work.as_payload
                 BatchInput(ranges, req.fail, req.max_attempts, req.delay_min_s, req.delay_max_s, req.child_type),
                 id=f"{self.root_id}-b{self.first_batch + index}",
-            )
+            ))
         except ChildWorkflowError as err:
             if isinstance(err.cause, CancelledError):
                 return "cancelled", 1
@@ -206,12 +228,12 @@ class FanOut:
     async def _run_shard(self, index: int, ranges: Any) -> None:
         spec = ShardSpec(self.root_id, index, index * BATCHES_PER_WORKFLOW, self.batch_size, self.epoch_ms)
         try:
-            result = await workflow.execute_child_workflow(
-                "ParentWorkflow",  # this workflow type again, as a shard
+            result = await (await self._start_child(
+                index, "ParentWorkflow",  # this workflow type again, as a shard
                 replace(self.request, ranges=ranges, batch_size=self.batch_size, shard=spec),
                 id=f"{self.root_id}-s{index}",
                 result_type=FanoutResult,
-            )
+            ))
         except (ChildWorkflowError, asyncio.CancelledError) as err:
             # Cancelled before it started, or lost (terminated): its values never finished.
             workflow.logger.warning("Shard %d ended without a result: %s", index, err)
@@ -221,6 +243,18 @@ class FanOut:
         self.fold.shard(index * BATCHES_PER_WORKFLOW * self.batch_size, result)
         self.parent._progress.succeeded += result.success_count
         self.parent._progress.failed += result.failure_count
+
+    async def _start_child(self, index: int, workflow_fn: Any, arg: Any, **options: Any) -> Any:
+        """Start one child (the same commands as execute_child_workflow); its handle, which
+        is already cancelled if the run was cancelled while the start was in flight."""
+        try:
+            handle = await workflow.start_child_workflow(
+                workflow_fn, arg, parent_close_policy=CHILDREN_OUTLIVING_PARENT, **options)
+        finally:
+            self.unstarted.discard(index)
+        if self.cancelling:
+            handle.cancel()  # sends the cancel request; awaiting the handle gives its outcome
+        return handle
 
     def _ms(self, at: datetime) -> int:
         return epoch_ms(at) - self.epoch_ms

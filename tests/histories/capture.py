@@ -3,7 +3,8 @@
     .venv/bin/python -m tests.histories.capture
 
 Run it when a workflow change is *meant* to change histories (with `workflow.patched()` guarding
-the old path), and commit the new files next to the old ones: old histories must keep replaying.
+the old path), and commit the new files next to the old ones: old histories must keep replaying,
+so existing files are kept (``--overwrite`` replaces them).
 """
 
 from __future__ import annotations
@@ -51,6 +52,12 @@ async def shapes(client: Client) -> dict[str, WorkflowHandle]:  # type: ignore[t
     await wait_progress(cancelled, lambda p: p.running == 4)
     await cancelled.signal(ParentWorkflow.request_cancel, "U1")
     handles["cancelled"] = cancelled
+    # Cancelled while child starts are still in flight (the path patched "cancel-started-children-only").
+    starting = await start(ParentWorkflow.run, FanoutRequest([ValueRange(1, 100)], fail="none", delay_min_s=30,
+                                                            delay_max_s=30), id="cancelled-starting", task_queue=QUEUE)
+    await wait_progress(starting, lambda p: p.running == 100)
+    await starting.cancel()
+    handles["cancelled-starting"] = starting
     handles["batched"] = await start(ParentWorkflow.run, FanoutRequest([ValueRange(1, 2500)], fail="mod:7"),
                                      id="batched", task_queue=QUEUE)
     handles["sharded"] = await start(ParentWorkflow.run, FanoutRequest([ValueRange(1, 30000)], batch_size=100),
@@ -71,8 +78,11 @@ CHILDREN = {
 
 
 async def save(client: Client, name: str, workflow_id: str) -> None:
+    path = HERE / f"{name}.json"
+    if path.exists() and "--overwrite" not in sys.argv:
+        return  # histories recorded by older code must keep replaying: keep them
     history = await client.get_workflow_handle(workflow_id).fetch_history()
-    (HERE / f"{name}.json").write_text(history.to_json())
+    path.write_text(history.to_json())
     print(f"{name}: {len(history.events)} events")
 
 
