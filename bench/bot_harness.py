@@ -13,7 +13,8 @@ from aiohttp import web
 
 from bot.app import build_app
 from bot.config import Settings
-from bot.devslack import FakeSlack, post_signed, slash_command_body
+from bot.devslack import FakeSlack
+from bot.slack_requests import post_signed, slash_command_body
 from bot.temporal import TemporalGateway
 
 SECRET = "bench-signing-secret"

@@ -112,9 +112,13 @@ async def serve(settings: Settings) -> None:
 
         handler = AsyncSocketModeHandler(app, settings.slack_app_token)
         try:
-            await handler.connect_async()
+            # The SDK's connect loop retries a refused token forever: ask for the first URL here, so
+            # a bad token is a clear exit; the SDK connects to it and fetches later ones itself.
+            opened = await app.client.apps_connections_open(app_token=settings.slack_app_token)
         except SlackApiError as err:
             raise ConfigError(f"SLACK_APP_TOKEN was refused by Slack ({err.response.get('error')})") from None
+        handler.client.wss_uri = str(opened["url"])
+        await handler.connect_async()
         log.info("Socket Mode: connected")
         runner = await serve_health_only(settings, gateway, handler.client.is_connected)
         await stop.wait()

@@ -17,8 +17,9 @@ from aiohttp import web
 
 from bot.app import build_app
 from bot.config import ConfigError, Settings, load_dotenv_once
-from bot.devslack import ApiCall, FakeSlack, post_signed, slash_command_body
+from bot.devslack import ApiCall, FakeSlack
 from bot.runs import RunInfo
+from bot.slack_requests import post_signed, slash_command_body
 from bot.temporal import TemporalGateway
 from bot.textview import blocks_to_text, mrkdwn_to_text
 from bot.timeline_text import text_timeline

@@ -1,4 +1,4 @@
-"""A loopback stand-in for the Slack Web API, plus helpers that sign requests the way Slack does.
+"""A loopback stand-in for the Slack Web API (what Slack *sends* the app is in bot.slack_requests).
 
 ``FakeSlack`` serves ``/api/<method>`` (point ``AsyncWebClient(base_url=fake.base_url)`` at it), file upload URLs
 and ``response_url``s. It records every call and answers like Slack. Used by the tests and by ``make dev``.
@@ -6,23 +6,20 @@ and ``response_url``s. It records every call and answers like Slack. Used by the
 Wire formats, as slack_sdk's AsyncWebClient sends them: chat.postMessage/update/postEphemeral are JSON bodies;
 most other methods (auth.test, files.*) are POSTs whose arguments are *query parameters*; conversations.* and
 users.info are GETs; booleans arrive as "1"/"0"; files.completeUploadExternal's ``files`` is a JSON string; the
-upload URL gets the raw bytes (application/octet-stream) and must answer 200.
+upload URL gets the raw bytes (application/octet-stream) and must answer 200. apps.connections.open (Socket
+Mode) hands out ``socket_url``, and is the one method that takes the app-level token.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
 
-import aiohttp
 from aiohttp import web
 
 log = logging.getLogger(__name__)
@@ -50,8 +47,11 @@ class PostedMessage:
 
 
 class FakeSlack:
-    def __init__(self, *, bot_token: str = "xoxb-test", on_call: Callable[[ApiCall], None] | None = None) -> None:
+    def __init__(self, *, bot_token: str = "xoxb-test", on_call: Callable[[ApiCall], None] | None = None,
+                 app_token: str = "xapp-test") -> None:
         self.bot_token = bot_token
+        self.app_token = app_token
+        self.socket_url = ""  # what apps.connections.open hands out (a Socket Mode stand-in's ws:// URL)
         self.on_call = on_call
         self.calls: list[ApiCall] = []
         self.failed_calls: list[ApiCall] = []
@@ -60,7 +60,8 @@ class FakeSlack:
         self.users: dict[str, str] = {"U1": "alice", "UBOT": "fanout"}  # users.info names; others get id.lower()
         self._messages: list[PostedMessage] = []
         self._uploads: dict[str, dict[str, Any]] = {}  # file_id -> {"filename", "length", "content"}
-        self._failures: dict[str, list[tuple[int, int, str]]] = {}  # method -> (status, retry_after, error)
+        # method -> [(status, retry_after, error, only for messages of this metadata event_type)]
+        self._failures: dict[str, list[tuple[int, int, str, str | None]]] = {}
         self._seq = 0
         self._runner: web.AppRunner | None = None
         self._root = ""
@@ -69,6 +70,7 @@ class FakeSlack:
             "chat.postEphemeral": self._post_ephemeral, "conversations.replies": self._replies,
             "conversations.history": self._history, "files.getUploadURLExternal": self._get_upload_url,
             "files.completeUploadExternal": self._complete_upload, "users.info": self._users_info,
+            "apps.connections.open": self._connections_open,
         }
 
     # -- server lifecycle -------------------------------------------------------------------------------------
@@ -110,9 +112,12 @@ class FakeSlack:
         return [m for m in self._messages if m.channel == channel and m.thread_ts == ts]
 
     def fail_next(
-        self, method: str, *, status: int = 429, retry_after: int = 1, times: int = 1, error: str = "ratelimited"
+        self, method: str, *, status: int = 429, retry_after: int = 1, times: int = 1, error: str = "ratelimited",
+        event_type: str | None = None,
     ) -> None:
-        self._failures.setdefault(method, []).extend([(status, retry_after, error)] * times)
+        """Fail the next ``times`` calls of ``method`` (only those posting a message whose metadata
+        has ``event_type``, if given)."""
+        self._failures.setdefault(method, []).extend([(status, retry_after, error, event_type)] * times)
 
     def reset(self) -> None:
         """Forget everything recorded. Timestamps keep increasing, so they stay unique across resets."""
@@ -151,15 +156,16 @@ class FakeSlack:
         auth = request.headers.get("Authorization", "")
         token = auth[len("Bearer "):] if auth.startswith("Bearer ") else str(params.pop("token", ""))
         call = ApiCall(method, params, token, time.monotonic())
-        if pending := self._failures.get(method):
-            status, retry_after, error = pending.pop(0)
+        if failure := self._take_failure(method, params):
+            status, retry_after, error = failure
             self.failed_calls.append(call)
             if status == 429:
                 headers = {"Retry-After": str(retry_after)}
                 return web.json_response({"ok": False, "error": error}, status=429, headers=headers)
             reason = error if error != "ratelimited" else "server_error"
             return web.Response(status=status, text=f"{status} {reason}")  # text/plain, like a proxy's error page
-        if token != self.bot_token:
+        # apps.connections.open (Socket Mode) is the one method called with the app-level token.
+        if token != (self.app_token if method == "apps.connections.open" else self.bot_token):
             return web.json_response({"ok": False, "error": "invalid_auth"})
         self.calls.append(call)
         handler = self._handlers.get(method)
@@ -170,6 +176,16 @@ class FakeSlack:
             except Exception:
                 log.exception("FakeSlack on_call hook failed")
         return web.json_response(result)
+
+    def _take_failure(self, method: str, params: dict[str, Any]) -> tuple[int, int, str] | None:
+        metadata = params.get("metadata")
+        event_type = metadata.get("event_type") if isinstance(metadata, dict) else None
+        pending = self._failures.get(method, [])
+        for i, (status, retry_after, error, only) in enumerate(pending):
+            if only is None or only == event_type:
+                del pending[i]
+                return status, retry_after, error
+        return None
 
     async def _upload(self, request: web.Request) -> web.Response:
         upload = self._uploads.get(request.match_info["file_id"])
@@ -279,6 +295,9 @@ class FakeSlack:
             done.append({"id": e["id"], "title": title})
         return {"ok": True, "files": done}
 
+    def _connections_open(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": self.socket_url} if self.socket_url else {"ok": False, "error": "invalid_auth"}
+
     def _users_info(self, p: dict[str, Any]) -> dict[str, Any]:
         uid = str(p.get("user") or "")
         if not uid:
@@ -300,65 +319,3 @@ async def _read_body(request: web.Request) -> dict[str, Any]:
 
 def _truthy(value: Any) -> bool:
     return str(value).lower() in ("1", "true", "yes")
-
-
-# -- signed requests, as Slack sends them to an HTTP-mode app -------------------------------------------------
-
-
-def sign(secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:
-    ts = str(int(time.time()) if timestamp is None else timestamp)
-    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
-    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}",
-            "Content-Type": "application/x-www-form-urlencoded"}
-
-
-def _trigger_id() -> str:
-    return f"{int(time.time())}.{time.monotonic_ns() % 10**12}.fake"
-
-
-def slash_command_body(
-    text: str, *, user_id: str = "U1", user_name: str = "alice", channel_id: str = "C1",
-    channel_name: str = "general", team_id: str = "T1", response_url: str, trigger_id: str | None = None,
-    command: str = "/fanout",
-) -> str:
-    return urlencode({
-        "token": "fake-verification-token", "team_id": team_id, "team_domain": "fake", "channel_id": channel_id,
-        "channel_name": channel_name, "user_id": user_id, "user_name": user_name, "command": command, "text": text,
-        "api_app_id": "A1", "is_enterprise_install": "false", "response_url": response_url,
-        "trigger_id": trigger_id or _trigger_id(),
-    })
-
-
-def block_actions_body(
-    action_id: str, value: str, *, user_id: str = "U1", channel_id: str = "C1", message_ts: str, response_url: str,
-    container_thread_ts: str | None = None, trigger_id: str | None = None,
-) -> str:
-    container: dict[str, Any] = {"type": "message", "message_ts": message_ts, "channel_id": channel_id,
-                                 "is_ephemeral": False}
-    message: dict[str, Any] = {"type": "message", "ts": message_ts, "text": "", "blocks": [], "user": "UBOT"}
-    if container_thread_ts:
-        container["thread_ts"] = message["thread_ts"] = container_thread_ts
-    payload: dict[str, Any] = {
-        "type": "block_actions", "user": {"id": user_id, "username": "alice", "name": "alice", "team_id": "T1"},
-        "api_app_id": "A1", "token": "fake-verification-token", "container": container,
-        "trigger_id": trigger_id or _trigger_id(), "team": {"id": "T1", "domain": "fake"},
-        "enterprise": None, "is_enterprise_install": False, "channel": {"id": channel_id, "name": "general"},
-        "message": message, "state": {"values": {}}, "response_url": response_url,
-        "actions": [{"action_id": action_id, "block_id": "fanout", "value": value, "type": "button",
-                     "action_ts": f"{time.time():.6f}"}],
-    }
-    return urlencode({"payload": json.dumps(payload)})
-
-
-async def post_signed(
-    url: str, body: str, secret: str, *, timestamp: int | None = None, session: aiohttp.ClientSession | None = None
-) -> tuple[int, str, float]:
-    own = session is None
-    client = session or aiohttp.ClientSession()
-    started = time.monotonic()
-    try:
-        async with client.post(url, data=body.encode(), headers=sign(secret, body, timestamp)) as res:
-            return res.status, await res.text(), time.monotonic() - started
-    finally:
-        if own:
-            await client.close()

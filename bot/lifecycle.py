@@ -72,8 +72,13 @@ class RunReporter:
         try:
             await handle.signal(ParentWorkflow.attach_message,
                                 SlackMessage(run.channel_id, run.message_ts, run.thread_ts))
-        except Exception:  # the run goes on; only recovery after a crash would miss the thread
-            log.exception("could not record the message of %s on the workflow", run.workflow_id)
+        except Exception as err:
+            if isinstance(err, RPCError) and err.status == RPCStatusCode.NOT_FOUND:
+                # Finished before its message was posted: nothing left to record. This bot reports
+                # it; after a crash, recovery finds the message by its metadata in the channel.
+                log.info("%s finished before its message was recorded on it", run.workflow_id)
+            else:  # the run goes on; only recovery after a crash would miss the thread
+                log.exception("could not record the message of %s on the workflow", run.workflow_id)
 
     def is_following(self, workflow_id: str) -> bool:
         return workflow_id in self._following

@@ -111,7 +111,7 @@ class BotUnderTest:
     async def command(self, text: str, *, user_id: str = "U1", channel_id: str = "C1",
                       trigger_id: str | None = None, secret: str = SIGNING_SECRET,
                       timestamp: int | None = None) -> tuple[int, str, float]:
-        from bot.devslack import post_signed, slash_command_body
+        from bot.slack_requests import post_signed, slash_command_body
 
         body = slash_command_body(
             text, user_id=user_id, channel_id=channel_id, response_url=self.fake.response_url(),
@@ -121,7 +121,7 @@ class BotUnderTest:
 
     async def click(self, action_id: str, value: str, *, message_ts: str, thread_ts: str | None = None,
                     user_id: str = "U1", channel_id: str = "C1") -> tuple[int, str, float]:
-        from bot.devslack import block_actions_body, post_signed
+        from bot.slack_requests import block_actions_body, post_signed
 
         body = block_actions_body(
             action_id, value, user_id=user_id, channel_id=channel_id, message_ts=message_ts,

@@ -19,7 +19,8 @@ from typing import Any
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
-from bot.devslack import FakeSlack, PostedMessage, block_actions_body, post_signed, slash_command_body
+from bot.devslack import FakeSlack, PostedMessage
+from bot.slack_requests import block_actions_body, post_signed, slash_command_body
 from tests.conftest import SIGNING_SECRET, BotUnderTest, serve_bot, settings_for_tests
 from workflows.model import FanoutResult
 

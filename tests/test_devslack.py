@@ -18,14 +18,8 @@ from slack_sdk.models.metadata import Metadata
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.devslack import (
-    ApiCall,
-    FakeSlack,
-    block_actions_body,
-    post_signed,
-    sign,
-    slash_command_body,
-)
+from bot.devslack import ApiCall, FakeSlack
+from bot.slack_requests import block_actions_body, post_signed, sign, slash_command_body
 
 
 @pytest.fixture
