@@ -25,6 +25,7 @@ NOT_SLACK_CALLERS = {"devslack.py"}  # the loopback stand-in for Slack serves th
 # Slack Web API method (slack_sdk name) -> bot scopes it needs. Empty: needs none.
 METHOD_SCOPES: dict[str, set[str]] = {
     "auth_test": set(),
+    "apps_connections_open": set(),  # the app-level token's connections:write, not a bot scope
     "chat_postMessage": {"chat:write"},
     "chat_update": {"chat:write"},
     "chat_delete": {"chat:write"},

@@ -41,6 +41,14 @@ async def history_size(client: Client, workflow_id: str) -> tuple[int, int]:
     return len(history.events), sum(event.ByteSize() for event in history.events)
 
 
+async def timers(client: Client, workflow_id: str) -> int:
+    try:
+        history = await client.get_workflow_handle(workflow_id).fetch_history()
+    except Exception:  # not started yet
+        return 0
+    return sum(event.HasField("timer_started_event_attributes") for event in history.events)
+
+
 async def poll_progress(handle: WorkflowHandle, seen: list[Progress]) -> None:
     while True:
         try:
@@ -237,7 +245,10 @@ async def test_cancel_while_batches_wait_to_retry(client: Client, task_queue: st
     # return what they have: odd values succeeded, even ones never finished (cancelled, not failed).
     request = FanoutRequest([ValueRange(1, 40)], fail="even", batch_size=10, max_attempts=5)
     handle = await start(client, task_queue, request, "xretry")
-    await asyncio.sleep(1.5)
+    for _ in range(200):  # every batch has done two rounds and waits on its second backoff timer
+        if all([await timers(client, f"{handle.id}-b{i}") >= 2 for i in range(4)]):
+            break
+        await asyncio.sleep(0.1)
     await handle.signal(ParentWorkflow.request_cancel, "U7")
     result = await asyncio.wait_for(handle.result(), 30)
     assert (result.status, result.success_count, result.failure_count, result.cancelled_count) == (

@@ -168,10 +168,13 @@ async def test_cancel_from_outside_reports_partial_results(client: Client, task_
 
 
 async def test_progress_query(client: Client, task_queue: str):
-    request = FanoutRequest([ValueRange(1, 4)], delay_min_s=1, delay_max_s=1)
+    request = FanoutRequest([ValueRange(1, 4)], delay_min_s=3, delay_max_s=3)
     handle = await client.start_workflow(ParentWorkflow.run, request, id=wid("progress"), task_queue=task_queue)
-    await asyncio.sleep(0.5)
-    progress = await handle.query(ParentWorkflow.progress)
+    for _ in range(50):  # until the four children are dispatched (their 3 s delays then run)
+        await asyncio.sleep(0.1)
+        progress = await handle.query(ParentWorkflow.progress)
+        if progress.running == 4:
+            break
     assert progress.total == 4 and progress.running == 4 and progress.finished == 0
     await handle.result()
     done = await handle.query(ParentWorkflow.progress)
