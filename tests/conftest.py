@@ -20,7 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from bot.config import Settings
-from worker import WORKFLOWS
+from worker import WORKFLOW_RUNNER, WORKFLOWS
 
 if TYPE_CHECKING:
     from bot.devslack import FakeSlack
@@ -62,7 +62,8 @@ def client(temporal_env: WorkflowEnvironment) -> Client:
 @pytest.fixture(scope="session")
 async def task_queue(client: Client) -> AsyncIterator[str]:
     queue = f"fanout-test-{uuid.uuid4().hex[:8]}"
-    async with Worker(client, task_queue=queue, workflows=WORKFLOWS, max_concurrent_workflow_tasks=100):
+    async with Worker(client, task_queue=queue, workflows=WORKFLOWS, workflow_runner=WORKFLOW_RUNNER,
+                      max_concurrent_workflow_tasks=100):
         yield queue
 
 

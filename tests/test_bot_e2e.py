@@ -110,7 +110,7 @@ async def test_temporal_unreachable_gives_private_error_and_recovers(fake_slack:
     from temporalio.worker import Worker
 
     from tests.conftest import temporal_cli
-    from worker import WORKFLOWS
+    from worker import WORKFLOW_RUNNER, WORKFLOWS
 
     port = free_port()
     address = f"127.0.0.1:{port}"
@@ -129,7 +129,8 @@ async def test_temporal_unreachable_gives_private_error_and_recovers(fake_slack:
         env = await WorkflowEnvironment.start_local(dev_server_existing_path=temporal_cli(), port=port, ui=False,
                                                     dev_server_log_level="error")
         try:
-            async with Worker(env.client, task_queue="recover-queue", workflows=WORKFLOWS):
+            async with Worker(env.client, task_queue="recover-queue",
+                              workflows=WORKFLOWS, workflow_runner=WORKFLOW_RUNNER):
                 _, _, _, run = await run_command(bot, "1 3", channel="C-down")
                 summary = await wait_summary(bot, "C-down", run.ts)
                 assert summary.metadata["event_payload"]["success_count"] == 2

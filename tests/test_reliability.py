@@ -128,7 +128,7 @@ async def test_bot_starts_while_temporal_is_down_and_connects_when_it_can(fake_s
     from temporalio.worker import Worker
 
     from tests.conftest import temporal_cli
-    from worker import WORKFLOWS
+    from worker import WORKFLOW_RUNNER, WORKFLOWS
 
     port = free_port()
     address = f"127.0.0.1:{port}"
@@ -142,7 +142,8 @@ async def test_bot_starts_while_temporal_is_down_and_connects_when_it_can(fake_s
         env = await WorkflowEnvironment.start_local(dev_server_existing_path=temporal_cli(), port=port, ui=False,
                                                     dev_server_log_level="error")
         try:
-            async with Worker(env.client, task_queue="early-queue", workflows=WORKFLOWS):
+            async with Worker(env.client, task_queue="early-queue",
+                              workflows=WORKFLOWS, workflow_runner=WORKFLOW_RUNNER):
                 assert await send(bot.url, fake_slack, "1 2", channel) == 200
                 await fake_slack.wait_for(lambda: summaries(fake_slack, channel), timeout=30)
         finally:

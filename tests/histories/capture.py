@@ -18,7 +18,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from worker import WORKFLOWS
+from worker import WORKFLOW_RUNNER, WORKFLOWS
 from workflows.model import FanoutRequest, SlackMessage, ValueRange
 from workflows.parent import ParentWorkflow
 from workflows.report import ReportWorkflow
@@ -90,7 +90,7 @@ async def main() -> int:
     temporal = shutil.which("temporal") or shutil.which("temporal", path=str(Path(sys.executable).parent))
     env = await WorkflowEnvironment.start_local(dev_server_existing_path=temporal, ui=False)
     try:
-        async with Worker(env.client, task_queue=QUEUE, workflows=WORKFLOWS):
+        async with Worker(env.client, task_queue=QUEUE, workflows=WORKFLOWS, workflow_runner=WORKFLOW_RUNNER):
             for name, handle in (await shapes(env.client)).items():
                 await handle.result()
                 await save(env.client, name, handle.id)
