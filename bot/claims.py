@@ -46,6 +46,21 @@ async def is_reported(client: Client, run_id: str) -> bool:
     return desc.status == WorkflowExecutionStatus.COMPLETED
 
 
+async def claimed_ts(client: Client, run_id: str, purpose: str) -> str | None:
+    """What a completed claim recorded (the message's ts; "" when it could not be posted), or None
+    while the claim is held, was never made, or lapsed."""
+    handle = client.get_workflow_handle_for(ReportWorkflow.run, claim_id(run_id, purpose))
+    try:
+        desc = await handle.describe(rpc_timeout=RPC_TIMEOUT)
+        if desc.status != WorkflowExecutionStatus.COMPLETED:
+            return None
+        return await handle.result(rpc_timeout=RPC_TIMEOUT)
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+
+
 async def acquire(client: Client, run_id: str, task_queue: str, purpose: str = "report") -> Claim | None:
     """The claim to post ``run_id``'s summary (purpose "report") or, when the bot that started it died
     before recording its message, its run message ("announce"); None when another bot holds it or it

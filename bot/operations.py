@@ -24,6 +24,7 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from bot.blocks import code, escape
+from bot.claims import Claim, acquire
 from bot.commands import command_text
 from bot.config import Settings
 from bot.lifecycle import RunReporter
@@ -108,16 +109,37 @@ class Operations:
         run, handle = started
         log.info("run %s started by %s in %s: %d values", run.workflow_id, run.user_id, run.channel_id,
                  run.value_count)
+        # Held while posting, so a replica's recovery never posts a second run message however slow
+        # Slack is; it lapses (and recovery takes over) only if this bot dies first.
+        claim = await self._announce_claim(client, run.workflow_id)
         try:
             run = await self.reporter.announce(run)
         except SlackApiError as err:  # e.g. not_in_channel: the run goes on; say where to follow it
             log.warning("run %s: cannot post in %s: %s", run.workflow_id, run.channel_id, err.response.get("error"))
+            await self._release(claim, "")  # nowhere to post: recovery need not try again
             await self._tell(respond, f"Run {code(run.workflow_id)} started, but I cannot post in this channel "
                              f"({code(str(err.response.get('error', 'error')))}); invite me (`/invite @fanout`) and "
                              f"follow it with `/fanout status {escape(run.workflow_id)}`.")
             return
         await self.reporter.remember_message(run, handle)
+        await self._release(claim, run.message_ts)
         self.reporter.follow(run, handle)
+
+    async def _announce_claim(self, client: Client, run_id: str) -> Claim | None:
+        try:
+            return await acquire(client, run_id, self.settings.task_queue, purpose="announce")
+        except RPCError as err:  # post anyway: a duplicate message after a crash beats no message
+            log.warning("run %s: no announce claim (%s)", run_id, err.message)
+            return None
+
+    @staticmethod
+    async def _release(claim: Claim | None, message_ts: str) -> None:
+        if claim is None:
+            return
+        try:
+            await claim.posted(message_ts)
+        except RPCError as err:  # the claim lapses; recovery then finds the message by its metadata
+            log.warning("could not complete the announce claim: %s", err.message)
 
     async def status(self, run_id: str, respond: AsyncRespond) -> None:
         client = await self._client(respond)

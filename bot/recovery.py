@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 
-from bot.claims import acquire, is_reported
+from bot.claims import acquire, claimed_ts, is_reported
 from bot.config import Settings
 from bot.lifecycle import RunReporter
 from bot.runs import RunInfo, from_memo
@@ -89,8 +89,13 @@ class Recovery:
         """The run's message: found in Slack (its bot died before recording it) or posted now (it died
         before posting). One replica does this, under the run's "announce" claim."""
         claim = await acquire(client, run.workflow_id, self.settings.task_queue, purpose="announce")
-        if claim is None:
-            return None
+        if claim is None:  # held by the bot posting it now, or done: then its ts is on the claim
+            ts = await claimed_ts(client, run.workflow_id, "announce")
+            if ts == "":  # it could not be posted (the bot is not in the channel): nothing to follow
+                self._reported.add(run.workflow_id)
+            if not ts:  # still being posted
+                return None
+            return replace(run, message_ts=ts, thread_ts=run.thread_ts or ts)
         ts = await self.reporter.find_run_message(run, oldest=started.timestamp() - 5)
         if ts:
             run = replace(run, message_ts=ts, thread_ts=run.thread_ts or ts)

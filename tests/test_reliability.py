@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from pathlib import Path
 
@@ -120,6 +121,28 @@ async def test_two_replicas_one_message_and_one_summary_either_may_die(fake_slac
             assert summary.metadata["event_payload"]["total_children"] == total
     finally:
         b.kill()
+        assert await a.stop() == 0
+
+
+async def test_a_run_message_slower_than_the_takeover_grace_is_still_posted_once(
+        fake_slack: FakeSlack, task_queue: str, temporal_address: str, tmp_path: Path):
+    # Slack holds the run message back (429, Retry-After 8 s) longer than a replica waits before it
+    # takes over a run whose message was never recorded (5 s here). The starting bot holds the run's
+    # "announce" claim while it posts, so the replica waits instead of posting a second message.
+    channel = channel_name()
+    a = await start_bot("slow-a", temporal_address, task_queue, fake_slack.base_url, tmp_path)
+    b = await start_bot("slow-b", temporal_address, task_queue, fake_slack.base_url, tmp_path)
+    try:
+        fake_slack.fail_next("chat.postMessage", status=429, retry_after=8, event_type="fanout_started")
+        sent_at = time.monotonic()
+        assert await send(a.url, fake_slack, "1-3 --delay 1", channel) == 200
+        await fake_slack.wait_for(lambda: summaries(fake_slack, channel), timeout=40)
+        await asyncio.sleep(max(3.0, sent_at + 11 - time.monotonic()))  # past the retried post (8 s + jitter)
+        [run] = run_messages(fake_slack, channel)
+        [summary] = summaries(fake_slack, channel)
+        assert summary.thread_ts == run.ts
+    finally:
+        assert await b.stop() == 0
         assert await a.stop() == 0
 
 
