@@ -77,7 +77,8 @@ def build_app(settings: Settings, gateway: TemporalGateway, *, client: AsyncWebC
         request_verification_enabled=not settings.socket_mode,
     )
     async def claim(run_id: str) -> Claim | None:
-        return await acquire_claim(await gateway.client(), run_id, settings.task_queue)
+        return await acquire_claim(await gateway.client(), run_id, settings.task_queue,
+                                   lease_s=settings.claim_lease_s)
 
     reporter = RunReporter(slack, progress_interval_s=settings.progress_interval_s, attachments=default_attachments(),
                            claim=claim)

@@ -7,7 +7,10 @@ before posting fails when its lease runs out and may then be claimed again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -19,7 +22,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from workflows.report import ReportWorkflow
 
 log = logging.getLogger("fanout.claims")
-LEASE_S = 60.0  # how long a claimant has to post before another bot may take over
+LEASE_S = 60.0  # how long a claimant may go quiet (no renewal) before another bot may take over
 RPC_TIMEOUT = timedelta(seconds=5)
 
 
@@ -31,9 +34,28 @@ def claim_id(run_id: str, purpose: str = "report") -> str:
 class Claim:
     handle: WorkflowHandle[ReportWorkflow, str]
     reclaimed: bool  # an earlier claimant's lease ran out: it may have posted before dying
+    lease_s: float = LEASE_S
 
     async def posted(self, summary_ts: str) -> None:
         await self.handle.signal(ReportWorkflow.posted, summary_ts, rpc_timeout=RPC_TIMEOUT)
+
+    @asynccontextmanager
+    async def held(self) -> AsyncIterator[None]:
+        """Renew the lease while the body runs (however long Slack makes it wait), so that only a
+        bot that died loses its claim."""
+        renewing = asyncio.create_task(self._renew())
+        try:
+            yield
+        finally:
+            renewing.cancel()
+
+    async def _renew(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease_s / 3)
+            try:
+                await self.handle.signal(ReportWorkflow.renew, rpc_timeout=RPC_TIMEOUT)
+            except RPCError as err:  # the next renewal may get through; if none does, the lease lapses
+                log.warning("renewing %s: %s", self.handle.id, err.message)
 
 
 async def is_reported(client: Client, run_id: str) -> bool:
@@ -61,7 +83,8 @@ async def claimed_ts(client: Client, run_id: str, purpose: str) -> str | None:
         raise
 
 
-async def acquire(client: Client, run_id: str, task_queue: str, purpose: str = "report") -> Claim | None:
+async def acquire(client: Client, run_id: str, task_queue: str, purpose: str = "report",
+                  lease_s: float = LEASE_S) -> Claim | None:
     """The claim to post ``run_id``'s summary (purpose "report") or, when the bot that started it died
     before recording its message, its run message ("announce"); None when another bot holds it or it
     is done already."""
@@ -78,17 +101,18 @@ async def acquire(client: Client, run_id: str, task_queue: str, purpose: str = "
     try:
         handle = await client.start_workflow(
             ReportWorkflow.run,
-            LEASE_S,
+            lease_s,
             id=workflow_id,
             task_queue=task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            # Without a worker the lease still ends (server side), so a claim never blocks forever.
-            execution_timeout=timedelta(seconds=LEASE_S * 2),
+            # Without a worker the lease still ends (server side), so a claim never blocks forever;
+            # a claimant still renewing after ten leases has hung.
+            execution_timeout=timedelta(seconds=lease_s * 10),
             rpc_timeout=RPC_TIMEOUT,
         )
     except WorkflowAlreadyStartedError:
         return None
     if reclaimed:
         log.info("run %s: took over the %s after an expired claim", run_id, purpose)
-    return Claim(handle, reclaimed)
+    return Claim(handle, reclaimed, lease_s)

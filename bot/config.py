@@ -110,6 +110,12 @@ class Settings:
     def socket_mode(self) -> bool:
         return bool(self.slack_app_token)
 
+    @property
+    def claim_lease_s(self) -> float:
+        """How long a bot holding a claim (to post a run's message or summary) may go quiet before
+        another may take over. Takeovers happen on recovery scans, so a few intervals."""
+        return max(4 * self.recovery_interval_s, 5.0)
+
     @classmethod
     def from_env(cls, *, require_slack: bool = True) -> Settings:
         env = os.environ

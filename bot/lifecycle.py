@@ -10,6 +10,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import replace
 from typing import Any
 
@@ -110,22 +111,20 @@ class RunReporter:
             if claim is None:
                 log.info("run %s is reported by another bot", run.workflow_id)
                 return
-            existing = await self._summary_in_thread(run) if claim.reclaimed else None
-            if existing:  # an earlier claimant posted, then died before saying so
-                await claim.posted(existing)
-                return
-            response = await self._post(run.channel_id, summary_message(run, result), thread_ts=run.thread_ts)
-            await claim.posted(str(response.get("ts", "")))
-            log.info("run %s reported: %d/%d succeeded", run.workflow_id, result.success_count,
-                     result.total_children)
-            if result.status not in ENDED:
-                for attach in self.attachments:
-                    # Files follow the summary; if one fails the summary still stands (never a second one).
-                    try:
-                        await attach(self.slack, handle, run, result)
-                    except Exception:
-                        log.exception("attachment %s for %s failed", getattr(attach, "__name__", attach),
-                                      run.workflow_id)
+            # The claim is held (renewed) through the summary *and* its files, so a bot that dies
+            # before the files are up leaves them to the next one, which posts no second summary.
+            async with claim.held():
+                summary_ts = await self._summary_in_thread(run) if claim.reclaimed else None
+                if summary_ts:  # an earlier claimant posted it, then died before saying so
+                    log.info("run %s: summary already in the thread; finishing its files", run.workflow_id)
+                else:
+                    response = await self._post(run.channel_id, summary_message(run, result), thread_ts=run.thread_ts)
+                    summary_ts = str(response.get("ts", ""))
+                    log.info("run %s reported: %d/%d succeeded", run.workflow_id, result.success_count,
+                             result.total_children)
+                if result.status not in ENDED:
+                    await self._attach(handle, run, result)
+            await claim.posted(summary_ts)
             # Always after the summary, and no sooner than the interval after the last progress update.
             await self._update(run, run_message(run, None, final=result))
         except asyncio.CancelledError:
@@ -134,6 +133,15 @@ class RunReporter:
             log.exception("reporting run %s failed", run.workflow_id)
         finally:
             self._last_update.pop(run.workflow_id, None)
+
+    async def _attach(self, handle: WorkflowHandle[ParentWorkflow, FanoutResult], run: RunInfo,
+                      result: FanoutResult) -> None:
+        for attach in self.attachments:
+            # Files follow the summary; if one fails the summary still stands (never a second one).
+            try:
+                await attach(self.slack, handle, run, result)
+            except Exception:
+                log.exception("attachment %s for %s failed", getattr(attach, "__name__", attach), run.workflow_id)
 
     async def _claim(self, run: RunInfo) -> Claim | _Unclaimed | None:
         if self.claim is None:
@@ -259,6 +267,9 @@ class _Unclaimed:
 
     async def posted(self, summary_ts: str) -> None:
         return None
+
+    def held(self) -> AbstractAsyncContextManager[None]:
+        return nullcontext()
 
 
 def _ended(run: RunInfo, err: WorkflowFailureError, progress: Progress | None) -> FanoutResult:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from contextlib import nullcontext
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -113,7 +114,8 @@ class Operations:
         # Slack is; it lapses (and recovery takes over) only if this bot dies first.
         claim = await self._announce_claim(client, run.workflow_id)
         try:
-            run = await self.reporter.announce(run)
+            async with claim.held() if claim else nullcontext():
+                run = await self.reporter.announce(run)
         except SlackApiError as err:  # e.g. not_in_channel: the run goes on; say where to follow it
             log.warning("run %s: cannot post in %s: %s", run.workflow_id, run.channel_id, err.response.get("error"))
             await self._release(claim, "")  # nowhere to post: recovery need not try again
@@ -127,7 +129,8 @@ class Operations:
 
     async def _announce_claim(self, client: Client, run_id: str) -> Claim | None:
         try:
-            return await acquire(client, run_id, self.settings.task_queue, purpose="announce")
+            return await acquire(client, run_id, self.settings.task_queue, purpose="announce",
+                                 lease_s=self.settings.claim_lease_s)
         except RPCError as err:  # post anyway: a duplicate message after a crash beats no message
             log.warning("run %s: no announce claim (%s)", run_id, err.message)
             return None

@@ -88,7 +88,8 @@ class Recovery:
                         started: datetime) -> RunInfo | None:
         """The run's message: found in Slack (its bot died before recording it) or posted now (it died
         before posting). One replica does this, under the run's "announce" claim."""
-        claim = await acquire(client, run.workflow_id, self.settings.task_queue, purpose="announce")
+        claim = await acquire(client, run.workflow_id, self.settings.task_queue, purpose="announce",
+                              lease_s=self.settings.claim_lease_s)
         if claim is None:  # held by the bot posting it now, or done: then its ts is on the claim
             ts = await claimed_ts(client, run.workflow_id, "announce")
             if ts == "":  # it could not be posted (the bot is not in the channel): nothing to follow
@@ -96,12 +97,13 @@ class Recovery:
             if not ts:  # still being posted
                 return None
             return replace(run, message_ts=ts, thread_ts=run.thread_ts or ts)
-        ts = await self.reporter.find_run_message(run, oldest=started.timestamp() - 5)
-        if ts:
-            run = replace(run, message_ts=ts, thread_ts=run.thread_ts or ts)
-        else:
-            log.info("run %s never got its message: posting it now", run.workflow_id)
-            run = await self.reporter.announce(run)
+        async with claim.held():
+            ts = await self.reporter.find_run_message(run, oldest=started.timestamp() - 5)
+            if ts:
+                run = replace(run, message_ts=ts, thread_ts=run.thread_ts or ts)
+            else:
+                log.info("run %s never got its message: posting it now", run.workflow_id)
+                run = await self.reporter.announce(run)
         await self.reporter.remember_message(run, handle)
         await claim.posted(run.message_ts)
         return run

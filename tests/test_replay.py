@@ -19,8 +19,9 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 def test_every_shape_has_a_history() -> None:
     names = {p.stem for p in HISTORIES}
-    assert {"lab-list", "failures-retries", "sequential-delay", "cancelled", "cancelled-starting", "batched", "sharded",
-            "report-claim", "child-failed", "child-square-delay", "child-cancelled", "batch", "shard"} <= names
+    assert {"lab-list", "failures-retries", "sequential-delay", "cancelled", "cancelled-starting", "batched",
+            "sharded", "report-claim", "report-claim-renewed", "child-failed", "child-square-delay",
+            "child-cancelled", "batch", "shard"} <= names
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])

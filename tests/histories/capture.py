@@ -65,6 +65,12 @@ async def shapes(client: Client) -> dict[str, WorkflowHandle]:  # type: ignore[t
     claim = await start(ReportWorkflow.run, 60.0, id="claim-report", task_queue=QUEUE)
     await claim.signal(ReportWorkflow.posted, "1.000200")
     handles["report-claim"] = claim
+    renewed = await start(ReportWorkflow.run, 60.0, id="claim-renewed", task_queue=QUEUE)
+    for _ in range(2):
+        await renewed.signal(ReportWorkflow.renew)
+        await asyncio.sleep(0.2)
+    await renewed.signal(ReportWorkflow.posted, "1.000300")
+    handles["report-claim-renewed"] = renewed
     return handles
 
 
