@@ -44,6 +44,10 @@ async def write_csv(rows: AsyncIterator[ValueRow], path: str) -> int:
     return count
 
 
+def csv_filename(run: RunInfo) -> str:
+    return f"{run.workflow_id}.csv"
+
+
 async def upload_csv(slack: AsyncWebClient, handle: WorkflowHandle[Any, Any], run: RunInfo,
                      result: FanoutResult) -> None:
     if not wants_csv(result):
@@ -56,7 +60,7 @@ async def upload_csv(slack: AsyncWebClient, handle: WorkflowHandle[Any, Any], ru
         log.info("run %s: CSV of %d rows (%d bytes)", run.workflow_id, count, size)
         await slack.files_upload_v2(
             file=path,
-            filename=f"{run.workflow_id}.csv",
+            filename=csv_filename(run),
             title=f"{run.workflow_id}: every value ({count:,} rows)",
             channel=run.channel_id,
             thread_ts=run.thread_ts or None,

@@ -61,8 +61,9 @@ class FakeSlack:
         self._messages: list[PostedMessage] = []
         self._uploads: dict[str, dict[str, Any]] = {}  # file_id -> {"filename", "length", "content"}
         # method -> [(status, retry_after, error, only for messages of this metadata event_type)]
-        self._failures: dict[str, list[tuple[int, int, str, str | None]]] = {}
+        self._failures: dict[str, list[tuple[int, int, str, Callable[[dict[str, Any]], bool]]]] = {}
         self._seq = 0
+        self._file_seq = 0  # file shares get their own ts sequence, leaving messages' unchanged
         self._runner: web.AppRunner | None = None
         self._root = ""
         self._handlers: dict[str, Handler] = {
@@ -113,11 +114,17 @@ class FakeSlack:
 
     def fail_next(
         self, method: str, *, status: int = 429, retry_after: int = 1, times: int = 1, error: str = "ratelimited",
-        event_type: str | None = None,
+        event_type: str | None = None, match: Callable[[dict[str, Any]], bool] | None = None,
     ) -> None:
-        """Fail the next ``times`` calls of ``method`` (only those posting a message whose metadata
-        has ``event_type``, if given)."""
-        self._failures.setdefault(method, []).extend([(status, retry_after, error, event_type)] * times)
+        """Fail the next ``times`` calls of ``method`` — only those posting a message whose metadata has
+        ``event_type``, and only those whose parameters ``match``, if given."""
+        def applies(params: dict[str, Any]) -> bool:
+            metadata = params.get("metadata")
+            if event_type is not None and not (isinstance(metadata, dict) and metadata.get("event_type") == event_type):
+                return False
+            return match is None or match(params)
+
+        self._failures.setdefault(method, []).extend([(status, retry_after, error, applies)] * times)
 
     def reset(self) -> None:
         """Forget everything recorded. Timestamps keep increasing, so they stay unique across resets."""
@@ -178,11 +185,9 @@ class FakeSlack:
         return web.json_response(result)
 
     def _take_failure(self, method: str, params: dict[str, Any]) -> tuple[int, int, str] | None:
-        metadata = params.get("metadata")
-        event_type = metadata.get("event_type") if isinstance(metadata, dict) else None
         pending = self._failures.get(method, [])
-        for i, (status, retry_after, error, only) in enumerate(pending):
-            if only is None or only == event_type:
+        for i, (status, retry_after, error, applies) in enumerate(pending):
+            if applies(params):
                 del pending[i]
                 return status, retry_after, error
         return None
@@ -263,7 +268,12 @@ class FakeSlack:
             return {"ok": False, "error": "thread_not_found"}
         meta = _truthy(p.get("include_all_metadata"))
         thread = [parent, *self.thread(parent.channel, parent.ts)]
-        return {"ok": True, "has_more": False, "messages": [self._render(m, meta) for m in thread]}
+        # Files shared into the thread show up as messages carrying ``files`` (not in .messages()).
+        shared = [{"type": "message", "user": "UBOT", "ts": f["ts"], "thread_ts": parent.ts, "upload": True,
+                   "files": [{"id": f["id"], "name": f["filename"], "title": f["title"]}]}
+                  for f in self.files if f["channel_id"] == parent.channel and f["thread_ts"] == parent.ts]
+        messages = [self._render(m, meta) for m in thread] + shared
+        return {"ok": True, "has_more": False, "messages": messages}
 
     def _history(self, p: dict[str, Any]) -> dict[str, Any]:
         meta, limit = _truthy(p.get("include_all_metadata")), int(p.get("limit") or 100)
@@ -289,7 +299,9 @@ class FakeSlack:
         for e in entries:
             upload = self._uploads[str(e["id"])]
             title = e.get("title") or upload["filename"]
-            self.files.append({"id": e["id"], "title": title, "filename": upload["filename"], "channel_id": channel,
+            self._file_seq += 1
+            self.files.append({"id": e["id"], "ts": f"1800000000.{self._file_seq:06d}", "title": title,
+                               "filename": upload["filename"], "channel_id": channel,
                                "thread_ts": p.get("thread_ts"), "content": upload["content"] or b"",
                                "initial_comment": p.get("initial_comment")})
             done.append({"id": e["id"], "title": title})

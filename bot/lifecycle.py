@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -42,13 +42,22 @@ ClaimReport = Callable[[str], Awaitable["Claim | None"]]
 Attachment = Callable[[AsyncWebClient, WorkflowHandle[Any, Any], RunInfo, FanoutResult], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class ThreadFile:
+    """A file the bot uploads into a run's thread after the summary; named by the run, so a bot
+    taking over after a crash can tell which ones are there already."""
+
+    filename: Callable[[RunInfo], str]
+    upload: Attachment
+
+
 class RunReporter:
     def __init__(
         self,
         slack: AsyncWebClient,
         *,
         progress_interval_s: float = 3.0,
-        attachments: Sequence[Attachment] = (),
+        attachments: Sequence[ThreadFile] = (),
         claim: ClaimReport | None = None,
     ) -> None:
         self.slack = slack
@@ -114,7 +123,7 @@ class RunReporter:
             # The claim is held (renewed) through the summary *and* its files, so a bot that dies
             # before the files are up leaves them to the next one, which posts no second summary.
             async with claim.held():
-                summary_ts = await self._summary_in_thread(run) if claim.reclaimed else None
+                summary_ts, files = await self._thread_state(run) if claim.reclaimed else (None, set())
                 if summary_ts:  # an earlier claimant posted it, then died before saying so
                     log.info("run %s: summary already in the thread; finishing its files", run.workflow_id)
                 else:
@@ -123,7 +132,7 @@ class RunReporter:
                     log.info("run %s reported: %d/%d succeeded", run.workflow_id, result.success_count,
                              result.total_children)
                 if result.status not in ENDED:
-                    await self._attach(handle, run, result)
+                    await self._attach(handle, run, result, skip=files)
             await claim.posted(summary_ts)
             # Always after the summary, and no sooner than the interval after the last progress update.
             await self._update(run, run_message(run, None, final=result))
@@ -135,13 +144,16 @@ class RunReporter:
             self._last_update.pop(run.workflow_id, None)
 
     async def _attach(self, handle: WorkflowHandle[ParentWorkflow, FanoutResult], run: RunInfo,
-                      result: FanoutResult) -> None:
-        for attach in self.attachments:
+                      result: FanoutResult, skip: set[str]) -> None:
+        for file in self.attachments:
+            name = file.filename(run)
+            if name in skip:  # uploaded by an earlier claimant before it died
+                continue
             # Files follow the summary; if one fails the summary still stands (never a second one).
             try:
-                await attach(self.slack, handle, run, result)
+                await file.upload(self.slack, handle, run, result)
             except Exception:
-                log.exception("attachment %s for %s failed", getattr(attach, "__name__", attach), run.workflow_id)
+                log.exception("attachment %s for %s failed", name, run.workflow_id)
 
     async def _claim(self, run: RunInfo) -> Claim | _Unclaimed | None:
         if self.claim is None:
@@ -171,17 +183,20 @@ class RunReporter:
             return None
         return _find(response.get("messages", []) or [], "fanout_started", run.workflow_id)
 
-    async def _summary_in_thread(self, run: RunInfo) -> str | None:
-        """The ts of this run's summary if one is already in its thread (message metadata)."""
+    async def _thread_state(self, run: RunInfo) -> tuple[str | None, set[str]]:
+        """This run's summary ts if one is already in its thread (message metadata), and the names of
+        the files there: what an earlier claimant posted before it died."""
         if not run.thread_ts:
-            return None
+            return None, set()
         try:
             response = await self.slack.conversations_replies(channel=run.channel_id, ts=run.thread_ts,
                                                               include_all_metadata=True, limit=200)
         except SlackApiError as err:  # e.g. missing history scope: post; a duplicate beats a lost summary
             log.warning("cannot read the thread of %s: %s", run.workflow_id, err.response.get("error"))
-            return None
-        return _find(response.get("messages", []) or [], "fanout_summary", run.workflow_id)
+            return None, set()
+        messages: list[dict[str, Any]] = response.get("messages", []) or []
+        files = {str(f.get("name")) for m in messages for f in (m.get("files") or [])}
+        return _find(messages, "fanout_summary", run.workflow_id), files
 
     async def _watch(self, run: RunInfo, handle: WorkflowHandle[ParentWorkflow, FanoutResult]) -> FanoutResult:
         """The run's result, updating its message meanwhile. Temporal being briefly unreachable is waited

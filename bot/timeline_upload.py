@@ -15,6 +15,10 @@ from workflows.model import FanoutResult
 log = logging.getLogger("fanout.timeline")
 
 
+def timeline_filename(run: RunInfo) -> str:
+    return f"{run.workflow_id}-timeline.png"
+
+
 async def upload_timeline(slack: AsyncWebClient, handle: Any, run: RunInfo, result: FanoutResult) -> None:
     """Render off the event loop (it is CPU work), then ``files_upload_v2`` into the thread. Never raises
     for a render or upload failure: the summary already stands, so it is logged and the run moves on (the
@@ -25,7 +29,7 @@ async def upload_timeline(slack: AsyncWebClient, handle: Any, run: RunInfo, resu
         png = await asyncio.to_thread(render_timeline_png, result, run.workflow_id)
         await slack.files_upload_v2(
             content=png,
-            filename=f"{run.workflow_id}-timeline.png",
+            filename=timeline_filename(run),
             title=f"Execution timeline of {run.workflow_id}",
             alt_txt=alt_text(result),
             channel=run.channel_id,

@@ -82,27 +82,28 @@ async def test_bot_killed_mid_run_restarted_posts_exactly_one_summary(fake_slack
 
 async def test_bot_killed_while_uploading_the_files_leaves_them_to_the_next_bot(
         fake_slack: FakeSlack, task_queue: str, temporal_address: str, tmp_path: Path):
-    # The bot posts the summary, then Slack makes its first file upload wait (429, Retry-After 60 s);
-    # it is killed meanwhile. Its claim lapses (no renewals), the restarted bot finds the summary in the
-    # thread, posts no second one, and uploads the files.
+    # The bot posts the summary and the timeline, then Slack makes the CSV's upload wait (429,
+    # Retry-After 60 s); the bot is killed meanwhile. Its claim lapses (no renewals); the restarted bot
+    # finds the summary and the timeline in the thread and uploads only the CSV.
     channel = channel_name()
     bot = await start_bot("files-a", temporal_address, task_queue, fake_slack.base_url, tmp_path)
-    fake_slack.fail_next("files.getUploadURLExternal", status=429, retry_after=60)
-    assert await send(bot.url, fake_slack, "1-4", channel) == 200
+    fake_slack.fail_next("files.getUploadURLExternal", status=429, retry_after=60,
+                         match=lambda p: str(p.get("filename", "")).endswith(".csv"))
+    assert await send(bot.url, fake_slack, "1-60", channel) == 200  # > 50 values: a CSV too
     await fake_slack.wait_for(lambda: summaries(fake_slack, channel), timeout=30)
     [run] = run_messages(fake_slack, channel)
     run_id = run.metadata["event_payload"]["workflow_id"]
     await fake_slack.wait_for(lambda: any(c.method == "files.getUploadURLExternal" and run_id in str(c.params)
                                           for c in fake_slack.failed_calls), timeout=15)
     bot.kill()
-    assert not [f for f in fake_slack.files if f["thread_ts"] == run.ts]
+    assert [f["filename"] for f in fake_slack.files if f["thread_ts"] == run.ts] == [f"{run_id}-timeline.png"]
     restarted = await start_bot("files-b", temporal_address, task_queue, fake_slack.base_url, tmp_path)
     try:
-        await fake_slack.wait_for(lambda: any(f["filename"] == f"{run_id}-timeline.png" and f["thread_ts"] == run.ts
+        await fake_slack.wait_for(lambda: any(f["filename"] == f"{run_id}.csv" and f["thread_ts"] == run.ts
                                               for f in fake_slack.files), timeout=40)
         await asyncio.sleep(3)  # several recovery scans later: nothing twice
-        names = [f["filename"] for f in fake_slack.files if f["thread_ts"] == run.ts]
-        assert f"{run_id}-timeline.png" in names and len(names) == len(set(names))
+        names = sorted(f["filename"] for f in fake_slack.files if f["thread_ts"] == run.ts)
+        assert names == [f"{run_id}-timeline.png", f"{run_id}.csv"]
         assert len(summaries(fake_slack, channel)) == 1 and len(run_messages(fake_slack, channel)) == 1
     finally:
         assert await restarted.stop() == 0

@@ -263,7 +263,8 @@ def run_info(workflow_id: str = "fanout-tl-1") -> RunInfo:
 
 
 def test_the_timeline_is_a_default_attachment() -> None:
-    assert upload_timeline in default_attachments()
+    [timeline] = [f for f in default_attachments() if f.upload is upload_timeline]
+    assert timeline.filename(run_info()) == f"{run_info().workflow_id}-timeline.png"
 
 
 async def test_upload_lands_in_the_runs_thread(fake: FakeSlack) -> None:
