@@ -49,7 +49,7 @@ async def run(args: list[str], env: dict[str, str], timeout_s: float = 60.0) -> 
     )
     try:
         out, err = await asyncio.wait_for(proc.communicate(), timeout_s)
-    except TimeoutError:
+    except (TimeoutError, asyncio.CancelledError):  # also when an outer wait_for gives up: no orphans
         proc.kill()
         await proc.wait()
         raise
