@@ -16,14 +16,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import sys
 
 from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from bot.config import ConfigError, load_dotenv_once, metrics_bind_address, task_queue
-from bot.logs import configure_logging, hard_exit
+from bot.config import ConfigError, metrics_bind_address, task_queue
+from bot.logs import run_service
 from bot.temporal import TemporalUnavailable, connect, connect_config, describe, metrics_runtime
 from workflows.child import BatchWorkflow, ChildWorkflow, SquareChildWorkflow
 from workflows.parent import ParentWorkflow
@@ -72,17 +71,7 @@ async def run_worker() -> None:
 
 
 def main() -> None:
-    load_dotenv_once()
-    code = 0
-    try:
-        configure_logging()
-        asyncio.run(run_worker())
-    except (ConfigError, TemporalUnavailable) as err:
-        print(f"worker: {err}", file=sys.stderr)
-        code = 2
-    except KeyboardInterrupt:
-        pass
-    hard_exit(code)
+    run_service("worker", run_worker, (ConfigError, TemporalUnavailable))
 
 
 if __name__ == "__main__":

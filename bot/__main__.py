@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import sys
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -21,8 +20,8 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.app import build_app
-from bot.config import ConfigError, Settings, load_dotenv_once
-from bot.logs import configure_logging, hard_exit
+from bot.config import ConfigError, Settings
+from bot.logs import run_service
 from bot.recovery import Recovery
 from bot.temporal import TemporalGateway, describe
 
@@ -135,18 +134,7 @@ async def serve(settings: Settings) -> None:
 
 
 def main() -> None:
-    load_dotenv_once()
-    code = 0
-    try:
-        configure_logging()
-        settings = Settings.from_env()
-        asyncio.run(serve(settings))
-    except ConfigError as err:
-        print(f"bot: {err}", file=sys.stderr)
-        code = 2
-    except KeyboardInterrupt:
-        pass
-    hard_exit(code)
+    run_service("bot", lambda: serve(Settings.from_env()))
 
 
 if __name__ == "__main__":

@@ -92,6 +92,13 @@ class FakeSlack:
             await self._runner.cleanup()
             self._runner = None
 
+    async def __aenter__(self) -> FakeSlack:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.stop()
+
     @property
     def base_url(self) -> str:
         if not self._root:

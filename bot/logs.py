@@ -13,17 +13,18 @@ Text lines end with ``workflow_id=<id>`` unless the message already names it; JS
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import NoReturn
+from typing import Any, NoReturn
 
-from bot.config import log_format, log_level
+from bot.config import ConfigError, load_dotenv_once, log_format, log_level
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
@@ -126,3 +127,20 @@ def hard_exit(code: int) -> NoReturn:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
+
+
+def run_service(prog: str, serve: Callable[[], Coroutine[Any, Any, None]],
+                errors: tuple[type[Exception], ...] = (ConfigError,)) -> NoReturn:
+    """A long-running entry point (``python -m bot``, ``python worker.py``): .env, logging, then
+    ``serve()``. Start-up problems (``errors``) are one line and exit 2; Ctrl-C is a clean exit."""
+    load_dotenv_once()
+    code = 0
+    try:
+        configure_logging()
+        asyncio.run(serve())
+    except errors as err:
+        print(f"{prog}: {err}", file=sys.stderr)
+        code = 2
+    except KeyboardInterrupt:
+        pass
+    hard_exit(code)

@@ -145,13 +145,10 @@ class Operations:
             log.warning("could not complete the announce claim: %s", err.message)
 
     async def status(self, run_id: str, respond: AsyncRespond) -> None:
-        client = await self._client(respond)
-        if client is None:
+        found = await self._find_run(run_id, respond)
+        if found is None:
             return
-        handle = client.get_workflow_handle_for(ParentWorkflow.run, run_id)
-        desc = await self._describe(handle, respond)
-        if desc is None:
-            return
+        client, handle, desc = found
         status = STATUS_NAMES.get(desc.status, str(desc.status)) if desc.status else "Unknown"
         progress, result = None, None
         try:
@@ -170,25 +167,28 @@ class Operations:
         link = ui_url(self.settings.temporal_ui_url, client.namespace, run_id)
         await respond(**status_message(run_id, status, progress, result, link).as_ephemeral())
 
-    async def _describe(self, handle: WorkflowHandle[Any, Any],
-                        respond: AsyncRespond) -> WorkflowExecutionDescription | None:
+    async def _find_run(self, run_id: str, respond: AsyncRespond) -> tuple[
+            Client, WorkflowHandle[ParentWorkflow, FanoutResult], WorkflowExecutionDescription] | None:
+        """The run's client, handle and description; None (the user told why) if Temporal is
+        unreachable or there is no such run."""
+        client = await self._client(respond)
+        if client is None:
+            return None
+        handle = client.get_workflow_handle_for(ParentWorkflow.run, run_id)
         try:
-            return await handle.describe(rpc_timeout=RPC_TIMEOUT)
+            return client, handle, await handle.describe(rpc_timeout=RPC_TIMEOUT)
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
-                await self._tell(respond, f"No run {code(handle.id)} found. Run ids are in each run's message and "
+                await self._tell(respond, f"No run {code(run_id)} found. Run ids are in each run's message and "
                                  "in `/fanout list`.", usage_text())
                 return None
             raise
 
     async def cancel(self, run_id: str, user_id: str, respond: AsyncRespond) -> None:
-        client = await self._client(respond)
-        if client is None:
+        found = await self._find_run(run_id, respond)
+        if found is None:
             return
-        handle = client.get_workflow_handle_for(ParentWorkflow.run, run_id)
-        desc = await self._describe(handle, respond)
-        if desc is None:
-            return
+        _, handle, desc = found
         not_running = (f"Run {code(run_id)} is not running; nothing to cancel. "
                        f"`/fanout status {escape(run_id)}` shows how it ended.")
         if desc.status != WorkflowExecutionStatus.RUNNING:

@@ -71,12 +71,8 @@ async def task_queue(client: Client) -> AsyncIterator[str]:
 async def fake_slack() -> AsyncIterator[FakeSlack]:
     from bot.devslack import FakeSlack
 
-    fake = FakeSlack(bot_token=BOT_TOKEN)
-    await fake.start()
-    try:
+    async with FakeSlack(bot_token=BOT_TOKEN) as fake:
         yield fake
-    finally:
-        await fake.stop()
 
 
 def settings_for_tests(base_url: str, queue: str, **overrides: object) -> Settings:

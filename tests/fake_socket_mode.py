@@ -44,6 +44,13 @@ class FakeSocketMode:
         if self._runner is not None:
             await self._runner.cleanup()
 
+    async def __aenter__(self) -> FakeSocketMode:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.stop()
+
     @property
     def connected(self) -> int:
         return sum(not ws.closed for ws in self._sockets)

@@ -552,18 +552,17 @@ async def test_allowed_users_and_channels_for_commands_and_buttons(fake_slack: F
 
 async def test_a_channel_the_bot_cannot_post_in_gets_a_private_pointer_to_the_run(task_queue: str,
                                                                                  temporal_address: str) -> None:
-    fake = FakeSlack()
-    await fake.start()
-    fake._handlers["chat.postMessage"] = lambda _: {"ok": False, "error": "not_in_channel"}
-    lonely, runner = await serve_bot(settings_for_tests(fake.base_url, task_queue), fake, temporal_address)
-    try:
-        sent = await command(lonely, "1 2", "CNOTIN")
-        assert sent.status == 200 and sent.body == ""
-        answer = await private_answer(fake, sent)
-        assert_private_error(answer, "started, but I cannot post in this channel", "not_in_channel", "/fanout status")
-    finally:
-        await runner.cleanup()
-        await fake.stop()
+    async with FakeSlack() as fake:
+        fake._handlers["chat.postMessage"] = lambda _: {"ok": False, "error": "not_in_channel"}
+        lonely, runner = await serve_bot(settings_for_tests(fake.base_url, task_queue), fake, temporal_address)
+        try:
+            sent = await command(lonely, "1 2", "CNOTIN")
+            assert sent.status == 200 and sent.body == ""
+            answer = await private_answer(fake, sent)
+            assert_private_error(answer, "started, but I cannot post in this channel", "not_in_channel",
+                                 "/fanout status")
+        finally:
+            await runner.cleanup()
 
 
 async def test_retry_of_too_scattered_failures_is_refused_privately(bot: BotUnderTest) -> None:

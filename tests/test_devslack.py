@@ -24,12 +24,8 @@ from bot.slack_requests import block_actions_body, post_signed, sign, slash_comm
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeSlack]:
-    slack = FakeSlack()
-    await slack.start()
-    try:
+    async with FakeSlack() as slack:
         yield slack
-    finally:
-        await slack.stop()
 
 
 def client_for(fake: FakeSlack, **kwargs: Any) -> AsyncWebClient:

@@ -20,12 +20,8 @@ TOKEN = "xoxb-test"
 
 @pytest.fixture(scope="module")
 async def slack() -> AsyncIterator[FakeSlack]:
-    fake = FakeSlack(bot_token=TOKEN)
-    await fake.start()
-    try:
+    async with FakeSlack(bot_token=TOKEN) as fake:
         yield fake
-    finally:
-        await fake.stop()
 
 
 def bot_env(slack: FakeSlack, temporal_address: str, **values: str) -> dict[str, str]:

@@ -57,12 +57,8 @@ def ok_result() -> FanoutResult:
 
 @pytest.fixture
 async def slack() -> AsyncIterator[tuple[FakeSlack, AsyncWebClient]]:
-    fake = FakeSlack()
-    await fake.start()
-    try:
+    async with FakeSlack() as fake:
         yield fake, AsyncWebClient(token=fake.bot_token, base_url=fake.base_url)
-    finally:
-        await fake.stop()
 
 
 async def announced(reporter: RunReporter, workflow_id: str = "fanout-stub") -> RunInfo:

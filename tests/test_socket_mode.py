@@ -20,15 +20,9 @@ from tests.processes import BotProcess, start_bot
 
 @pytest.fixture
 async def slack() -> AsyncIterator[tuple[FakeSlack, FakeSocketMode]]:
-    fake, socket = FakeSlack(), FakeSocketMode()
-    await fake.start()
-    await socket.start()
-    fake.socket_url = socket.url
-    try:
+    async with FakeSlack() as fake, FakeSocketMode() as socket:
+        fake.socket_url = socket.url
         yield fake, socket
-    finally:
-        await socket.stop()
-        await fake.stop()
 
 
 def of_type(fake: FakeSlack, channel: str, event_type: str) -> list[PostedMessage]:

@@ -248,12 +248,8 @@ def test_text_timeline_summarises_long_and_large_runs() -> None:
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeSlack]:
-    slack = FakeSlack(bot_token=TOKEN)
-    await slack.start()
-    try:
+    async with FakeSlack(bot_token=TOKEN) as slack:
         yield slack
-    finally:
-        await slack.stop()
 
 
 def run_info(workflow_id: str = "fanout-tl-1") -> RunInfo:
