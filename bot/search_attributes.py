@@ -1,0 +1,46 @@
+"""The custom search attributes /fanout records on each run's reporter workflow (typed keys).
+
+They make a run findable by where it belongs: ``list`` is one visibility query on the channel, and
+status, cancel and retry act only on a run whose reporter carries the caller's workspace and channel.
+Values are Slack ids (never names) and a status word; Temporal stores search attributes unencrypted,
+so nothing else goes in them.
+
+A namespace needs them registered once: the dev server of ``make dev`` and of the tests passes
+``--search-attribute`` (``dev_server_args``); a self-hosted cluster needs ``temporal operator
+search-attribute create`` and Temporal Cloud its UI or ``tcld`` (README, "Search attributes").
+The bot and the worker check at start that they exist (``missing``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from temporalio.common import SearchAttributeKey
+
+TEAM = SearchAttributeKey.for_keyword("FanoutTeam")  # Slack workspace (team) id
+CHANNEL = SearchAttributeKey.for_keyword("FanoutChannel")  # Slack channel id the run reports in
+USER = SearchAttributeKey.for_keyword("FanoutUser")  # Slack user id of who started it
+STATUS = SearchAttributeKey.for_keyword("FanoutStatus")  # running | completed | cancelled | ... (bot.reporter)
+SCHEDULE = SearchAttributeKey.for_keyword("FanoutSchedule")  # the schedule that fired the run, if any
+
+ALL: tuple[SearchAttributeKey[str], ...] = (TEAM, CHANNEL, USER, STATUS, SCHEDULE)
+TYPE_NAME = "Keyword"  # every key above is a keyword: exact match, as ids need
+
+
+def dev_server_args() -> list[str]:
+    """``temporal server start-dev`` arguments that register every attribute."""
+    args: list[str] = []
+    for key in ALL:
+        args += ["--search-attribute", f"{key.name}={TYPE_NAME}"]
+    return args
+
+
+def missing(registered: Mapping[str, object]) -> list[str]:
+    """Names of our attributes absent from a namespace's custom attributes (name -> indexed type)."""
+    return [key.name for key in ALL if key.name not in registered]
+
+
+def create_commands(names: list[str]) -> str:
+    """The operator's one-liner to register ``names`` on a self-hosted cluster."""
+    names_flags = " ".join(f"--name {name}" for name in names)
+    return f"temporal operator search-attribute create {names_flags} --type {TYPE_NAME}"
