@@ -23,7 +23,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from bot.config import ConfigError, metrics_bind_address, task_queue
 from bot.logs import run_service
-from bot.temporal import TemporalUnavailable, connect, connect_config, describe, metrics_runtime
+from bot.temporal import TemporalUnavailable, connect, connect_config, describe, process_runtime
 from workflows.child import BatchWorkflow, ChildWorkflow, SquareChildWorkflow
 from workflows.parent import ParentWorkflow
 from workflows.report import ReportWorkflow
@@ -46,8 +46,8 @@ def build_worker(client: Client, queue: str) -> Worker:
 async def run_worker() -> None:
     queue = task_queue()
     config = connect_config()
-    runtime = metrics_runtime()  # binds the metrics port now: a taken port fails before connecting
-    if runtime is not None:
+    runtime = process_runtime(metrics=True)  # binds the metrics port now: a taken port fails before connecting
+    if metrics_bind_address() is not None:
         log.info("metrics for Prometheus on http://%s/metrics", metrics_bind_address())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

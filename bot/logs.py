@@ -9,6 +9,10 @@ Every record carries the workflow id of the run it is about, when one is known:
 
 Text lines end with ``workflow_id=<id>`` unless the message already names it; JSON lines have a
 ``workflow_id`` field.
+
+The Temporal SDK core's own logs (Rust: connection retries, worker start/stop) come through here too,
+as logger ``temporalio.core`` (``configure_logging`` builds the process's Temporal runtime that forwards
+them; bot.temporal.process_runtime): ``<target>: <message> <field>=<value> ...``, without colour codes.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable, Coroutine, Iterator, Mapping
 from contextlib import contextmanager
@@ -27,6 +32,8 @@ from typing import Any, NoReturn
 from bot.config import ConfigError, load_dotenv_once, log_format, log_level
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+CORE_LOGGER = "temporalio.core"  # where the Temporal runtime forwards the SDK core's logs
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")  # CSI sequences: colours, bold, ...
 
 _workflow_id: ContextVar[str] = ContextVar("fanout_workflow_id", default="")
 
@@ -72,6 +79,29 @@ class RunFilter(logging.Filter):
         return True
 
 
+def strip_ansi(text: str) -> str:
+    return _ANSI.sub("", text)
+
+
+class CoreLogFilter(logging.Filter):
+    """On the ``temporalio.core`` logger: turns a record forwarded from the SDK core (it carries the
+    core's entry as ``temporal_log``) into one plain message, ``target: message key=value ...``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        entry = getattr(record, "temporal_log", None)
+        if entry is None:
+            return True
+        message = f"{entry.target}: {entry.message}"
+        try:
+            fields = dict(entry.fields)
+        except Exception:  # never lose the line over its extras
+            fields = {}
+        if fields:
+            message += " " + " ".join(f"{key}={value}" for key, value in fields.items())
+        record.msg, record.args = strip_ansi(message), ()
+        return True
+
+
 class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__(TEXT_FORMAT)
@@ -103,10 +133,14 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-def configure_logging(env: Mapping[str, str] | None = None, *, stream: object = None) -> str:
+def configure_logging(env: Mapping[str, str] | None = None, *, stream: object = None,
+                      core_logs: bool = True) -> str:
     """Configure the root logger from LOG_LEVEL/LOG_FORMAT; raises ConfigError for bad values.
 
     Returns the level name. Replaces handlers set earlier (so a second call changes the format).
+    With ``core_logs`` (the entry points), also makes the process's Temporal runtime, which forwards
+    the SDK core's logs here, the SDK's default (bot.temporal.process_runtime; the core level is set
+    by the first call). Call it before any Temporal client is created.
     """
     level, fmt = log_level(env), log_format(env)
     handler = logging.StreamHandler(stream or sys.stderr)  # type: ignore[arg-type]
@@ -117,6 +151,10 @@ def configure_logging(env: Mapping[str, str] | None = None, *, stream: object = 
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    if core_logs:
+        from bot.temporal import process_runtime  # not at import: bot.temporal imports this module
+
+        process_runtime(level=level)
     return level
 
 

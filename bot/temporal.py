@@ -6,8 +6,12 @@ TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_GRPC_META_*, TEMPORAL_PROFILE, TEMPOR
 (API key or mTLS) differ only in configuration. With nothing set it is ``localhost:7233``, namespace
 ``default``.
 
-The worker exports the SDK's metrics for Prometheus when FANOUT_METRICS_PORT is set
-(``metrics_runtime``; pass the runtime to ``connect``).
+Each process has one SDK runtime (``process_runtime``), made the SDK's default before any client exists
+(``bot.logs.configure_logging`` builds it, so the bot, the worker and the CLI all have it). It forwards the
+SDK core's own logs (the Rust ``temporalio_client::retry`` warnings during an outage, ...) into Python
+logging as logger ``temporalio.core``, so they come out in LOG_FORMAT like every other line instead of
+as coloured text on stderr. The worker's runtime also serves the SDK's metrics for Prometheus when
+FANOUT_METRICS_PORT is set (``process_runtime(metrics=True)``).
 """
 
 from __future__ import annotations
@@ -21,9 +25,17 @@ from typing import Any
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 from temporalio.envconfig import ClientConfig
-from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    PrometheusConfig,
+    Runtime,
+    TelemetryConfig,
+    TelemetryFilter,
+)
 
-from bot.config import ConfigError, metrics_bind_address
+from bot.config import ConfigError, log_level, metrics_bind_address
+from bot.logs import CORE_LOGGER, CoreLogFilter
 
 log = logging.getLogger("fanout.temporal")
 DEFAULT_ADDRESS = "localhost:7233"
@@ -60,19 +72,60 @@ def describe(config: dict[str, Any]) -> str:
     return f"{config['target_host']} (namespace {config.get('namespace', 'default')}, {how})"
 
 
-def metrics_runtime() -> Runtime | None:
-    """A runtime that serves the SDK's metrics at http://FANOUT_METRICS_HOST:FANOUT_METRICS_PORT/metrics.
+# LOG_LEVEL -> (level of the SDK core's own targets, level of the libraries under it: tonic, h2, ...).
+# DEBUG asks for the core's INFO (worker start/stop), not its DEBUG (several lines per workflow task).
+_CORE_LEVELS = {"DEBUG": ("INFO", "WARN"), "INFO": ("WARN", "ERROR"), "WARNING": ("WARN", "ERROR"),
+                "ERROR": ("ERROR", "ERROR"), "CRITICAL": ("ERROR", "ERROR")}
+_process_runtime: tuple[str, str | None, Runtime] | None = None  # (level, metrics address, runtime)
 
-    None when FANOUT_METRICS_PORT is unset. ConfigError when the address cannot be bound.
+
+def core_log_filter(level: str) -> TelemetryFilter:
+    """What the SDK core logs, for a LOG_LEVEL (a name of bot.config.LOG_LEVELS)."""
+    core, other = _CORE_LEVELS[level]
+    return TelemetryFilter(core_level=core, other_level=other)
+
+
+def process_runtime(*, level: str | None = None, metrics: bool = False) -> Runtime:
+    """The process's Temporal runtime, set as the SDK's default (``Runtime.set_default``): clients and
+    workers created from now on use it.
+
+    It forwards the SDK core's logs to the ``temporalio.core`` logger (at the core level that ``level``,
+    default LOG_LEVEL, maps to; see ``core_log_filter``), instead of the core writing them to stderr.
+    Built once: later calls return it (a different ``level`` is not applied then) unless ``metrics``
+    asks for the Prometheus endpoint of FANOUT_METRICS_HOST/FANOUT_METRICS_PORT and it has none; then
+    a runtime with both replaces it (clients already created keep the old one, so call this before
+    connecting). With FANOUT_METRICS_PORT unset, ``metrics`` changes nothing.
+
+    ConfigError when FANOUT_METRICS_PORT is malformed or its address cannot be bound.
     """
-    address = metrics_bind_address()
-    if address is None:
-        return None
+    global _process_runtime
+    address = metrics_bind_address() if metrics else None
+    if _process_runtime is not None:
+        built_level, built_address, runtime = _process_runtime
+        if address is None or address == built_address:
+            return runtime
+        level = level or built_level
+    level = level or log_level()
+    core_logger = logging.getLogger(CORE_LOGGER)
+    if not any(isinstance(f, CoreLogFilter) for f in core_logger.filters):
+        core_logger.addFilter(CoreLogFilter())  # "target: message fields", no colour codes
+    forwarding = LogForwardingConfig(logger=core_logger, append_target_to_name=False,
+                                     prepend_target_on_message=False, append_log_fields_to_message=False)
+    telemetry = TelemetryConfig(
+        logging=LoggingConfig(filter=core_log_filter(level), forwarding=forwarding),
+        metrics=PrometheusConfig(bind_address=address) if address else None,
+    )
     try:
-        return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=address)))
-    except Exception as err:  # e.g. the port is taken
+        runtime = Runtime(telemetry=telemetry)
+    except Exception as err:  # e.g. the metrics port is taken
+        if address is None:
+            raise
         where = "FANOUT_METRICS_HOST/FANOUT_METRICS_PORT"
         raise ConfigError(f"cannot serve metrics on {address} ({where}): {err}") from None
+    # Replacing is expected (the worker adds metrics to the runtime that configure_logging built).
+    Runtime.set_default(runtime, error_if_already_set=False)
+    _process_runtime = (level, address, runtime)
+    return runtime
 
 
 async def connect(
