@@ -3,11 +3,27 @@
 ``FakeSlack`` serves ``/api/<method>`` (point ``AsyncWebClient(base_url=fake.base_url)`` at it), file upload URLs
 and ``response_url``s. It records every call and answers like Slack. Used by the tests and by ``make dev``.
 
-Wire formats, as slack_sdk's AsyncWebClient sends them: chat.postMessage/update/postEphemeral are JSON bodies;
-most other methods (auth.test, files.*) are POSTs whose arguments are *query parameters*; conversations.* and
-users.info are GETs; booleans arrive as "1"/"0"; files.completeUploadExternal's ``files`` is a JSON string; the
-upload URL gets the raw bytes (application/octet-stream) and must answer 200. apps.connections.open (Socket
-Mode) hands out ``socket_url``, and is the one method that takes the app-level token.
+Wire formats, as slack_sdk's AsyncWebClient sends them: chat.postMessage/update/postEphemeral and views.* are JSON
+bodies; most other methods (auth.test, files.*, functions.*, conversations.open) are POSTs whose arguments are
+*query parameters*; conversations.history/replies and users.info are GETs; booleans arrive as "1"/"0";
+files.completeUploadExternal's ``files`` and functions.completeSuccess's ``outputs`` are JSON strings; the upload URL
+gets the raw bytes (application/octet-stream) and must answer 200. apps.connections.open (Socket Mode) hands out
+``socket_url``.
+
+Like Slack, per workspace:
+- rate limits (``SlackLimits``, bot.devslack_limits; the real ones by default): over a limit the answer is HTTP 429,
+  ``Retry-After: <whole seconds until a call would be allowed>``, ``{"ok": false, "error": "ratelimited"}``. A 429
+  is not an executed call: it goes to ``failed_calls``, never ``calls``; ``attempts`` holds every request.
+- ``ok: false`` answers (HTTP 200) set up by ``archive``, ``kick``, ``delete_channel``, ``delete_message`` and
+  ``revoke_token``.
+- tokens: the bot token works for every method but apps.connections.open, which takes only the app-level token. A
+  workflow token (``xwfp-…``, from ``issue_workflow_token(execution_id)``) works like the bot token, except that
+  functions.completeSuccess/completeError accept it only for its own execution (others answer ``access_denied``).
+  Any other token answers ``invalid_auth``; after ``revoke_token()`` every known token answers ``token_revoked``.
+- direct messages: conversations.open(users="U1") opens channel "DU1"; chat.postMessage(channel="U1") posts there.
+- views (modals, App Home tabs) validated as Slack does; Workflow Builder functions completed at most once.
+
+With ``state_path``, messages, file shares (not their bytes) and the ts sequence survive a restart (``make dev``).
 """
 
 from __future__ import annotations
@@ -15,16 +31,25 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+from bot.devslack_limits import RateLimiter, SlackLimits, Views
+
 log = logging.getLogger(__name__)
-JSON_FIELDS = ("blocks", "metadata", "attachments", "files")
+JSON_FIELDS = ("blocks", "metadata", "attachments", "files", "view", "outputs")
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
+WRITES = ("chat.postMessage", "chat.update", "chat.postEphemeral")
+READS = ("conversations.history", "conversations.replies")
+UPLOAD = "files.completeUploadExternal"
+PERSISTED = (*WRITES, UPLOAD)  # methods whose success changes what ``state_path`` keeps
 
 
 @dataclass
@@ -32,7 +57,9 @@ class ApiCall:
     method: str
     params: dict[str, Any]
     token: str
-    at: float
+    at: float  # FakeSlack's clock
+    status: int = 200  # HTTP status of the answer
+    error: str | None = None  # the answer's error, if it was not ok
 
 
 @dataclass
@@ -48,35 +75,61 @@ class PostedMessage:
 
 class FakeSlack:
     def __init__(self, *, bot_token: str = "xoxb-test", on_call: Callable[[ApiCall], None] | None = None,
-                 app_token: str = "xapp-test") -> None:
+                 app_token: str = "xapp-test", limits: SlackLimits | None = None,
+                 clock: Callable[[], float] = time.monotonic, wall_clock: Callable[[], float] = time.time,
+                 state_path: Path | None = None) -> None:
+        """``limits``: Slack's real ones unless given (``SlackLimits.off()``, ``SlackLimits.scaled(20)``).
+        ``clock`` times calls and rate limits; ``wall_clock`` (epoch seconds) dates trigger ids and view hashes."""
         self.bot_token = bot_token
         self.app_token = app_token
         self.socket_url = ""  # what apps.connections.open hands out (a Socket Mode stand-in's ws:// URL)
         self.on_call = on_call
-        self.calls: list[ApiCall] = []
-        self.failed_calls: list[ApiCall] = []
+        self.clock = clock
+        self.wall_clock = wall_clock
+        self.state_path = state_path
+        self._limiter = RateLimiter(limits if limits is not None else SlackLimits(), clock)
+        self.calls: list[ApiCall] = []  # executed calls
+        self.failed_calls: list[ApiCall] = []  # refused with an HTTP error (429, 5xx): not executed
+        self.attempts: list[ApiCall] = []  # every request to /api/, executed or not
         self.responses: list[dict[str, Any]] = []  # bodies posted to response URLs, plus "key"
         self.files: list[dict[str, Any]] = []  # completed uploads
         self.users: dict[str, str] = {"U1": "alice", "UBOT": "fanout"}  # users.info names; others get id.lower()
+        self._views = Views(wall_clock)
+        self.function_results: dict[str, dict[str, Any]] = {}  # execution id -> {"ok", "outputs" | "error"}
         self._messages: list[PostedMessage] = []
         self._uploads: dict[str, dict[str, Any]] = {}  # file_id -> {"filename", "length", "content"}
         # method -> [(status, retry_after, error, only for messages of this metadata event_type)]
         self._failures: dict[str, list[tuple[int, int, str, Callable[[dict[str, Any]], bool]]]] = {}
         self._seq = 0
         self._file_seq = 0  # file shares get their own ts sequence, leaving messages' unchanged
+        self._upload_seq = 0
+        self._clear_workspace()
         self._runner: web.AppRunner | None = None
         self._root = ""
         self._handlers: dict[str, Handler] = {
             "auth.test": self._auth_test, "chat.postMessage": self._post_message, "chat.update": self._update,
             "chat.postEphemeral": self._post_ephemeral, "conversations.replies": self._replies,
-            "conversations.history": self._history, "files.getUploadURLExternal": self._get_upload_url,
-            "files.completeUploadExternal": self._complete_upload, "users.info": self._users_info,
-            "apps.connections.open": self._connections_open,
+            "conversations.history": self._history, "conversations.open": self._open_conversation,
+            "files.getUploadURLExternal": self._get_upload_url, "files.completeUploadExternal": self._complete_upload,
+            "users.info": self._users_info, "apps.connections.open": self._connections_open,
+            "views.open": self._views.open, "views.push": self._views.push, "views.update": self._views.update,
+            "views.publish": self._views.publish,
+            "functions.completeSuccess": lambda p: self._complete_function(p, True),
+            "functions.completeError": lambda p: self._complete_function(p, False),
         }
+
+    def _clear_workspace(self) -> None:
+        self._archived: set[str] = set()
+        self._kicked: set[str] = set()
+        self._deleted: set[str] = set()
+        self._revoked = False
+        self._workflow_tokens: dict[str, str] = {}  # token -> function execution id
+        self._open_dms: set[str] = set()
 
     # -- server lifecycle -------------------------------------------------------------------------------------
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._load()
         app = web.Application(client_max_size=1 << 30)  # uploads: a 1M-value run's CSV is ~40 MB
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/upload/{file_id}", self._upload)
@@ -108,6 +161,14 @@ class FakeSlack:
     def response_url(self, key: str = "r") -> str:
         return f"{self.base_url[:-len('api/')]}respond/{key}"
 
+    @property
+    def limits(self) -> SlackLimits:
+        return self._limiter.limits
+
+    @limits.setter
+    def limits(self, limits: SlackLimits) -> None:
+        self._limiter.limits = limits
+
     # -- inspection -------------------------------------------------------------------------------------------
 
     def calls_to(self, method: str) -> list[ApiCall]:
@@ -116,8 +177,39 @@ class FakeSlack:
     def messages(self, channel: str | None = None) -> list[PostedMessage]:
         return [m for m in self._messages if channel is None or m.channel == channel]
 
+    def dms(self, user_id: str) -> list[PostedMessage]:
+        """Messages in the bot's direct-message channel with ``user_id``."""
+        return self.messages(_dm_channel(user_id))
+
     def thread(self, channel: str, ts: str) -> list[PostedMessage]:
         return [m for m in self._messages if m.channel == channel and m.thread_ts == ts]
+
+    def max_in_window(self, method: str, window_s: float = 60.0) -> int:
+        """The most attempts of ``method`` (executed or refused) in any rolling window of ``window_s``."""
+        times = sorted(c.at for c in self.attempts if c.method == method)
+        best = first = 0
+        for last, at in enumerate(times):
+            while at - times[first] >= window_s:
+                first += 1
+            best = max(best, last - first + 1)
+        return best
+
+    def rate_limited(self, method: str) -> int:
+        """How many calls of ``method`` were answered 429 (by the limits or by ``fail_next``)."""
+        return sum(1 for c in self.attempts if c.method == method and c.status == 429)
+
+    @property
+    def views(self) -> list[dict[str, Any]]:
+        """Opened and pushed modals: dicts of id ("V0001"), view, trigger_id, method, hash, external_id, updates."""
+        return self._views.opened
+
+    @property
+    def home_tabs(self) -> dict[str, dict[str, Any]]:
+        """User id -> the view last published to their App Home tab."""
+        return self._views.home_tabs
+
+    def home_publishes(self, user_id: str) -> int:
+        return self._views.publishes(user_id)
 
     def fail_next(
         self, method: str, *, status: int = 429, retry_after: int = 1, times: int = 1, error: str = "ratelimited",
@@ -134,11 +226,17 @@ class FakeSlack:
         self._failures.setdefault(method, []).extend([(status, retry_after, error, applies)] * times)
 
     def reset(self) -> None:
-        """Forget everything recorded. Timestamps keep increasing, so they stay unique across resets."""
-        for store in (self.calls, self.failed_calls, self.responses, self.files, self._messages):
+        """Forget everything recorded, the rate-limit counts and the workspace's state (archived channels, revoked
+        token, views...); with ``state_path``, the file is emptied too. Timestamps keep increasing, so they stay
+        unique across resets."""
+        for store in (self.calls, self.failed_calls, self.attempts, self.responses, self.files, self._messages):
             store.clear()
-        self._uploads.clear()
-        self._failures.clear()
+        for mapping in (self._uploads, self._failures, self.function_results):
+            mapping.clear()
+        self._limiter.reset()
+        self._views.clear()
+        self._clear_workspace()
+        self._save()
 
     async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
@@ -154,7 +252,66 @@ class FakeSlack:
         lines += [f"  {m.channel} {m.ts} thread={m.thread_ts} {m.text[:120]!r}" for m in self._messages[-last:]]
         lines += [f"responses: {json.dumps(self.responses[-last:], default=str)[:1500]}"]
         lines += [f"files: {[(f['filename'], f['channel_id'], f['thread_ts']) for f in self.files]}"]
+        if self.views or self.home_tabs:
+            lines += [f"views: {[v['id'] for v in self.views]} home tabs: {sorted(self.home_tabs)}"]
         return "\n".join(lines)
+
+    # -- the workspace, as tests set it up --------------------------------------------------------------------
+
+    def archive(self, channel: str) -> None:
+        """Posting or updating in ``channel`` answers ``is_archived``."""
+        self._archived.add(channel)
+
+    def kick(self, channel: str) -> None:
+        """The bot is no longer a member of ``channel``: posting, updating and reading answer ``not_in_channel``."""
+        self._kicked.add(channel)
+
+    def delete_channel(self, channel: str) -> None:
+        """Every call about ``channel`` answers ``channel_not_found`` (uploads: ``invalid_channel``)."""
+        self._deleted.add(channel)
+
+    def delete_message(self, channel: str, ts: str) -> None:
+        """The message is gone: chat.update of it answers ``message_not_found``, history no longer shows it."""
+        message = self._find(channel, ts)
+        if message is None:
+            raise KeyError(f"no message {ts} in {channel}")
+        self._messages.remove(message)
+        self._save()
+
+    def revoke_token(self) -> None:
+        """Every method answers ``token_revoked`` (the app was uninstalled) until ``restore_token()``."""
+        self._revoked = True
+
+    def restore_token(self) -> None:
+        self._revoked = False
+
+    def issue_workflow_token(self, execution_id: str) -> str:
+        """A workflow token (``xwfp-…``), as Slack hands one out with a function_executed event."""
+        token = f"xwfp-T1-{len(self._workflow_tokens) + 1}-{execution_id}"
+        self._workflow_tokens[token] = execution_id
+        return token
+
+    # -- persistence (``state_path``) -------------------------------------------------------------------------
+
+    def _save(self) -> None:
+        if self.state_path is None:
+            return
+        state = {"version": 1, "seq": self._seq, "file_seq": self._file_seq, "upload_seq": self._upload_seq,
+                 "messages": [asdict(m) for m in self._messages],
+                 "files": [{k: v for k, v in f.items() if k != "content"} for f in self.files]}
+        tmp = self.state_path.with_name(f".{self.state_path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(state, default=str))
+        os.replace(tmp, self.state_path)
+
+    def _load(self) -> None:
+        if self.state_path is None or not self.state_path.exists():
+            return
+        state = json.loads(self.state_path.read_text())
+        self._seq = max(self._seq, int(state.get("seq", 0)))
+        self._file_seq = max(self._file_seq, int(state.get("file_seq", 0)))
+        self._upload_seq = max(self._upload_seq, int(state.get("upload_seq", 0)))
+        self._messages[:] = [PostedMessage(**m) for m in state.get("messages", [])]
+        self.files[:] = [{**f, "content": b""} for f in state.get("files", [])]
 
     # -- HTTP plumbing ----------------------------------------------------------------------------------------
 
@@ -169,21 +326,28 @@ class FakeSlack:
                     pass
         auth = request.headers.get("Authorization", "")
         token = auth[len("Bearer "):] if auth.startswith("Bearer ") else str(params.pop("token", ""))
-        call = ApiCall(method, params, token, time.monotonic())
+        call = ApiCall(method, params, token, self.clock())
+        self.attempts.append(call)
         if failure := self._take_failure(method, params):
-            status, retry_after, error = failure
+            call.status, retry_after, call.error = failure
             self.failed_calls.append(call)
-            if status == 429:
-                headers = {"Retry-After": str(retry_after)}
-                return web.json_response({"ok": False, "error": error}, status=429, headers=headers)
-            reason = error if error != "ratelimited" else "server_error"
-            return web.Response(status=status, text=f"{status} {reason}")  # text/plain, like a proxy's error page
-        # apps.connections.open (Socket Mode) is the one method called with the app-level token.
-        if token != (self.app_token if method == "apps.connections.open" else self.bot_token):
-            return web.json_response({"ok": False, "error": "invalid_auth"})
+            if call.status == 429:
+                return _ratelimited(retry_after, call.error)
+            reason = call.error if call.error != "ratelimited" else "server_error"
+            return web.Response(status=call.status, text=f"{call.status} {reason}")  # text/plain, like a proxy's
+        if error := self._auth_error(method, token, params):
+            call.error = error
+            return web.json_response({"ok": False, "error": error})
+        if (wait := self._limiter.admit(method, self._channel_of(method, params))) is not None:
+            call.status, call.error = 429, "ratelimited"
+            self.failed_calls.append(call)
+            return _ratelimited(wait)
         self.calls.append(call)
-        handler = self._handlers.get(method)
-        result = handler(params) if handler else {"ok": False, "error": "unknown_method"}
+        result = self._refusal(method, params) or self._handlers.get(method, _unknown_method)(params)
+        if not result.get("ok"):
+            call.error = str(result.get("error"))
+        elif method in PERSISTED:
+            self._save()
         if self.on_call is not None:
             try:
                 self.on_call(call)
@@ -198,6 +362,42 @@ class FakeSlack:
                 del pending[i]
                 return status, retry_after, error
         return None
+
+    def _auth_error(self, method: str, token: str, params: dict[str, Any]) -> str | None:
+        if method == "apps.connections.open":  # Socket Mode: the one method that takes the app-level token
+            known = token == self.app_token
+        else:
+            known = token == self.bot_token or token in self._workflow_tokens
+        if not known:
+            return "invalid_auth"
+        if self._revoked:
+            return "token_revoked"
+        execution = self._workflow_tokens.get(token)
+        if execution is not None and method.startswith("functions.") and \
+                params.get("function_execution_id") != execution:
+            return "access_denied"
+        return None
+
+    def _channel_of(self, method: str, p: dict[str, Any]) -> str | None:
+        if method == UPLOAD:
+            return str(p.get("channel_id") or str(p.get("channels") or "").split(",")[0]) or None
+        channel = str(p.get("channel") or "") or None
+        return _dm_channel(channel) if channel and method == "chat.postMessage" else channel
+
+    def _refusal(self, method: str, p: dict[str, Any]) -> dict[str, Any] | None:
+        """The ``ok: false`` answer that ``archive``, ``kick`` or ``delete_channel`` set up for this call, if any."""
+        channel = self._channel_of(method, p)
+        upload = method == UPLOAD
+        if not channel or not (upload or method in WRITES or method in READS):
+            return None
+        error = None
+        if channel in self._deleted:
+            error = "invalid_channel" if upload else "channel_not_found"
+        elif channel in self._kicked:
+            error = "posting_to_channel_denied" if upload else "not_in_channel"
+        elif channel in self._archived and (upload or method in WRITES):
+            error = "posting_to_channel_denied" if upload else "is_archived"
+        return {"ok": False, "error": error} if error else None
 
     async def _upload(self, request: web.Request) -> web.Response:
         upload = self._uploads.get(request.match_info["file_id"])
@@ -214,10 +414,10 @@ class FakeSlack:
         body = await _read_body(request)
         self.responses.append({"key": request.match_info["key"], **body})
         if self.on_call is not None:  # the console prints ephemeral answers too
-            self.on_call(ApiCall("response_url", body, "", time.monotonic()))
+            self.on_call(ApiCall("response_url", body, "", self.clock()))
         return web.json_response({"ok": True})
 
-    # -- API methods ------------------------------------------------------------------------------------------
+    # -- API methods: messages --------------------------------------------------------------------------------
 
     def _next_ts(self) -> str:
         self._seq += 100
@@ -248,8 +448,8 @@ class FakeSlack:
         if not p.get("text") and not p.get("blocks"):
             return {"ok": False, "error": "no_text"}
         thread_ts = str(p["thread_ts"]) if p.get("thread_ts") else None
-        m = PostedMessage(str(p["channel"]), self._next_ts(), str(p.get("text") or ""), list(p.get("blocks") or []),
-                          thread_ts, p.get("metadata"))
+        m = PostedMessage(_dm_channel(str(p["channel"])), self._next_ts(), str(p.get("text") or ""),
+                          list(p.get("blocks") or []), thread_ts, p.get("metadata"))
         self._messages.append(m)
         return {"ok": True, "channel": m.channel, "ts": m.ts, "message": self._render(m)}
 
@@ -273,25 +473,54 @@ class FakeSlack:
         parent = self._find(str(p.get("channel", "")), str(p.get("ts", "")))
         if parent is None:
             return {"ok": False, "error": "thread_not_found"}
-        meta = _truthy(p.get("include_all_metadata"))
+        meta, limit = _truthy(p.get("include_all_metadata")), self.limits.history_cap(_limit(p, 1000))
         thread = [parent, *self.thread(parent.channel, parent.ts)]
         # Files shared into the thread show up as messages carrying ``files`` (not in .messages()).
         shared = [{"type": "message", "user": "UBOT", "ts": f["ts"], "thread_ts": parent.ts, "upload": True,
                    "files": [{"id": f["id"], "name": f["filename"], "title": f["title"]}]}
                   for f in self.files if f["channel_id"] == parent.channel and f["thread_ts"] == parent.ts]
         messages = [self._render(m, meta) for m in thread] + shared
-        return {"ok": True, "has_more": False, "messages": messages}
+        return {"ok": True, "has_more": len(messages) > limit, "messages": messages[:limit]}
 
     def _history(self, p: dict[str, Any]) -> dict[str, Any]:
-        meta, limit = _truthy(p.get("include_all_metadata")), int(p.get("limit") or 100)
-        top = [m for m in reversed(self._messages) if m.channel == p.get("channel") and m.thread_ts is None]
+        meta, limit = _truthy(p.get("include_all_metadata")), self.limits.history_cap(_limit(p, 100))
+        try:
+            oldest = Decimal(str(p["oldest"])) if p.get("oldest") not in (None, "") else None
+        except InvalidOperation:
+            return {"ok": False, "error": "invalid_ts_oldest"}
+        top = [m for m in reversed(self._messages) if m.channel == p.get("channel") and m.thread_ts is None
+               and (oldest is None or Decimal(m.ts) > oldest)]
         rendered = [self._render(m, meta) for m in top[:limit]]
         return {"ok": True, "has_more": len(top) > limit, "messages": rendered}
+
+    def _open_conversation(self, p: dict[str, Any]) -> dict[str, Any]:
+        if p.get("channel"):  # resume a DM opened before
+            channel = str(p["channel"])
+            if channel not in self._open_dms:
+                return {"ok": False, "error": "channel_not_found"}
+            return {"ok": True, "no_op": True, "already_open": True, "channel": {"id": channel}}
+        users = [u.strip() for u in str(p.get("users") or "").split(",") if u.strip()]
+        if not users:
+            return {"ok": False, "error": "users_list_not_supplied"}
+        if any(not u.startswith(("U", "W")) for u in users):
+            return {"ok": False, "error": "user_not_found"}
+        if len(users) > 8:
+            return {"ok": False, "error": "too_many_users"}
+        channel = _dm_channel(users[0]) if len(users) == 1 else "G" + "".join(users)  # a multi-person DM
+        info: dict[str, Any] = {"id": channel, "is_im": len(users) == 1}
+        if len(users) == 1:
+            info["user"] = users[0]
+        already = channel in self._open_dms
+        self._open_dms.add(channel)
+        return {"ok": True, **({"no_op": True, "already_open": True} if already else {}), "channel": info}
+
+    # -- API methods: files, users, Socket Mode ---------------------------------------------------------------
 
     def _get_upload_url(self, p: dict[str, Any]) -> dict[str, Any]:
         if not p.get("filename") or not str(p.get("length", "")).isdigit():
             return {"ok": False, "error": "invalid_arguments"}
-        file_id = f"F{len(self._uploads) + 1:08d}"
+        self._upload_seq += 1
+        file_id = f"F{self._upload_seq:08d}"
         self._uploads[file_id] = {"filename": p["filename"], "length": int(p["length"]), "content": None}
         return {"ok": True, "upload_url": f"{self._root}/upload/{file_id}", "file_id": file_id}
 
@@ -301,7 +530,7 @@ class FakeSlack:
             return {"ok": False, "error": "invalid_arguments"}
         if any(not isinstance(e, dict) or self._uploads.get(str(e.get("id"))) is None for e in entries):
             return {"ok": False, "error": "file_not_found"}
-        channel = p.get("channel_id") or (str(p.get("channels") or "").split(",")[0] or None)
+        channel = self._channel_of(UPLOAD, p)
         done = []
         for e in entries:
             upload = self._uploads[str(e["id"])]
@@ -325,6 +554,18 @@ class FakeSlack:
         return {"ok": True, "user": {"id": uid, "team_id": "T1", "name": name, "real_name": name.title(),
                                      "is_bot": uid == "UBOT", "profile": {"display_name": name, "real_name": name}}}
 
+    # -- API methods: Workflow Builder functions --------------------------------------------------------------
+
+    def _complete_function(self, p: dict[str, Any], success: bool) -> dict[str, Any]:
+        execution = str(p.get("function_execution_id") or "")
+        outcome = p.get("outputs") if success else p.get("error")
+        if not execution or (not isinstance(outcome, dict) if success else not outcome):
+            return {"ok": False, "error": "invalid_arguments"}
+        if execution in self.function_results:  # Slack completes an execution once
+            return {"ok": False, "error": "function_execution_not_found"}
+        self.function_results[execution] = {"ok": success, "outputs" if success else "error": outcome}
+        return {"ok": True}
+
 
 async def _read_body(request: web.Request) -> dict[str, Any]:
     if not request.can_read_body:
@@ -334,6 +575,24 @@ async def _read_body(request: web.Request) -> dict[str, Any]:
         return body if isinstance(body, dict) else {}
     form = await request.post()
     return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def _unknown_method(p: dict[str, Any]) -> dict[str, Any]:
+    return {"ok": False, "error": "unknown_method"}
+
+
+def _ratelimited(retry_after: int, error: str = "ratelimited") -> web.Response:
+    return web.json_response({"ok": False, "error": error}, status=429, headers={"Retry-After": str(retry_after)})
+
+
+def _dm_channel(channel: str) -> str:
+    """A user id stands for the bot's DM channel with that user (D + user id), as in chat.postMessage."""
+    return f"D{channel}" if channel.startswith(("U", "W")) else channel
+
+
+def _limit(p: dict[str, Any], default: int) -> int:
+    value = str(p.get("limit") or "")
+    return int(value) if value.isdigit() and int(value) > 0 else default
 
 
 def _truthy(value: Any) -> bool:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 import urllib.parse
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +22,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.devslack import ApiCall, FakeSlack
+from bot.devslack_limits import RateLimiter, SlackLimits
 from bot.slack_requests import block_actions_body, post_signed, sign, slash_command_body
 
 
@@ -29,7 +33,38 @@ async def fake() -> AsyncIterator[FakeSlack]:
 
 
 def client_for(fake: FakeSlack, **kwargs: Any) -> AsyncWebClient:
+    kwargs.setdefault("retry_handlers", [])  # no retry handler that sleeps: a 429 or an error is raised as it came
     return AsyncWebClient(token=kwargs.pop("token", "xoxb-test"), base_url=fake.base_url, **kwargs)
+
+
+class Clock:
+    """A clock the test moves by hand: FakeSlack(clock=...) times its rate limits with it."""
+
+    def __init__(self, now: float = 0.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def refused(call: Awaitable[Any]) -> SlackApiError:
+    with pytest.raises(SlackApiError) as err:
+        await call
+    return err.value
+
+
+async def ratelimited(call: Awaitable[Any]) -> int:
+    """The Retry-After of a call that must be answered 429, exactly as Slack does."""
+    err = await refused(call)
+    assert err.response.status_code == 429 and err.response.data == {"ok": False, "error": "ratelimited"}
+    return int(err.response.headers["Retry-After"])
+
+
+async def slack_error(call: Awaitable[Any]) -> str:
+    """The error of a call that must be answered ``ok: false`` with HTTP 200, as Slack does."""
+    err = await refused(call)
+    assert err.response.status_code == 200 and err.response["ok"] is False
+    return str(err.response["error"])
 
 
 async def test_auth_test_and_users_info(fake: FakeSlack) -> None:
@@ -219,3 +254,472 @@ async def test_bolt_app_over_http(fake: FakeSlack) -> None:
         assert clicks == ["run-1"]
     finally:
         await runner.cleanup()
+
+
+# -- rate limits ----------------------------------------------------------------------------------------------------
+
+
+def test_default_limits_are_slacks_published_values() -> None:
+    limits = SlackLimits()
+    assert limits.per_minute("chat.update") == 50  # Tier 3
+    assert (limits.post_per_channel_per_second, limits.post_burst, limits.per_minute("chat.postMessage")) == (1, 3, 300)
+    for tier4 in ("files.getUploadURLExternal", "files.completeUploadExternal", "views.publish", "views.open",
+                  "views.update", "views.push", "users.info"):
+        assert limits.per_minute(tier4) == 100, tier4
+    for tier3 in ("conversations.history", "conversations.replies", "conversations.open",
+                  "functions.completeSuccess", "functions.completeError"):
+        assert limits.per_minute(tier3) == 50, tier3
+    assert limits.per_minute("auth.test") is None and limits.per_minute("apps.connections.open") is None
+    restricted = SlackLimits(history_restricted=True)
+    assert restricted.per_minute("conversations.history") == restricted.per_minute("conversations.replies") == 1
+    assert (restricted.history_cap(100), limits.history_cap(100)) == (15, 100)
+    assert SlackLimits.scaled(20).chat_update_per_minute == 1000 and SlackLimits.scaled(20).post_burst == 3
+    assert SlackLimits(history_restricted=True).scaled(2).per_minute("conversations.history") == 2
+    assert all(SlackLimits.off().per_minute(m) is None for m in ("chat.update", "chat.postMessage", "views.open"))
+    assert SlackLimits.off().post_per_channel_per_second is None
+
+
+def test_workspace_cap_of_300_posts_a_minute() -> None:
+    clock = Clock()
+    limiter = RateLimiter(SlackLimits(), clock)
+    assert all(limiter.admit("chat.postMessage", f"C{i}") is None for i in range(300))  # one per channel
+    assert limiter.admit("chat.postMessage", "C-fresh") == 60
+    clock.now = 59.999
+    assert limiter.admit("chat.postMessage", "C-fresh") == 1
+    clock.now = 60.0
+    assert limiter.admit("chat.postMessage", "C-fresh") is None
+
+
+async def test_chat_update_tier3_with_an_honest_retry_after() -> None:
+    clock = Clock()
+    async with FakeSlack(clock=clock) as fake:  # the default limits: Slack's
+        client = client_for(fake)
+        parent = await client.chat_postMessage(channel="C1", text="run")
+        update = lambda: client.chat_update(channel="C1", ts=parent["ts"], text="progress")  # noqa: E731
+        for second in range(50):  # one a second: 50 in a minute is the limit
+            clock.now = float(second)
+            await update()
+        clock.now = 49.5
+        assert await ratelimited(update()) == 11  # the call at t=0 leaves the window at t=60: ceil(10.5)
+        clock.now = 60.0
+        await update()
+        assert await ratelimited(update()) == 1  # the call at t=1 leaves at t=61
+        clock.now = 61.0
+        await update()
+
+        assert len(fake.calls_to("chat.update")) == 52 and fake.messages("C1")[0].updates == 52
+        assert fake.rate_limited("chat.update") == 2
+        assert [c.status for c in fake.failed_calls] == [429, 429]
+        assert len([a for a in fake.attempts if a.method == "chat.update"]) == 54
+        assert fake.max_in_window("chat.update") == 52  # attempts in [1, 61): 49 + 1 refused + 2 at 60
+        assert fake.max_in_window("chat.update", window_s=1.0) == 2
+        executed = sorted(c.at for c in fake.calls_to("chat.update"))
+        assert max(sum(1 for t in executed if start <= t < start + 60) for start in executed) == 50
+
+
+@pytest.mark.parametrize(("method", "args", "per_minute"), [
+    ("chat.update", {"channel": "C1", "ts": "1.0", "text": "x"}, 50),
+    ("files.getUploadURLExternal", {"filename": "a.csv", "length": 3}, 100),
+    ("files.completeUploadExternal", {"files": json.dumps([{"id": "F0"}])}, 100),
+    ("views.publish", {"user_id": "U1", "view": {"type": "home", "blocks": []}}, 100),
+    ("views.open", {"trigger_id": "", "view": {}}, 100),
+    ("views.update", {"view_id": "V9", "view": {}}, 100),
+    ("views.push", {"trigger_id": "", "view": {}}, 100),
+    ("conversations.history", {"channel": "C1"}, 50),
+    ("conversations.replies", {"channel": "C1", "ts": "1.0"}, 50),
+    ("conversations.open", {"users": "U1"}, 50),
+    ("users.info", {"user": "U1"}, 100),
+    ("functions.completeSuccess", {"function_execution_id": "Fx1", "outputs": "{}"}, 50),
+    ("functions.completeError", {"function_execution_id": "Fx1", "error": "no"}, 50),
+])
+async def test_each_method_has_its_tier(method: str, args: dict[str, Any], per_minute: int) -> None:
+    # A tenth of the real limits keeps the test short and still tells Tier 3 (5 a minute) from Tier 4 (10).
+    clock = Clock()
+    async with FakeSlack(clock=clock, limits=SlackLimits.scaled(0.1)) as fake:
+        client = client_for(fake)
+        send = (lambda: client.api_call(method, json=args)) if method.startswith(("views.", "chat.")) else \
+            (lambda: client.api_call(method, params=args))
+        for _ in range(per_minute // 10):
+            try:
+                await send()
+            except SlackApiError as e:  # an ok: false answer still counts, as at Slack
+                assert e.response.status_code == 200
+        assert await ratelimited(send()) == 60
+        clock.now = 60.0
+        try:
+            await send()
+        except SlackApiError as e:
+            assert e.response.status_code == 200
+        assert fake.rate_limited(method) == 1 and len(fake.calls_to(method)) == per_minute // 10 + 1
+
+
+async def test_auth_test_and_connections_open_are_unlimited() -> None:
+    async with FakeSlack(clock=Clock()) as fake:
+        fake.socket_url = "ws://127.0.0.1:1/socket"
+        client, app = client_for(fake), client_for(fake, token="xapp-test")
+        for _ in range(120):
+            await client.auth_test()
+        for _ in range(120):
+            await app.apps_connections_open(app_token="xapp-test")
+        assert fake.rate_limited("auth.test") == fake.rate_limited("apps.connections.open") == 0
+        assert fake.max_in_window("auth.test") == 120
+
+
+async def test_post_message_bucket_per_channel_with_bursts_of_3() -> None:
+    clock = Clock()
+    async with FakeSlack(clock=clock) as fake:
+        client = client_for(fake)
+        post = lambda channel: client.chat_postMessage(channel=channel, text="x")  # noqa: E731
+        for _ in range(3):  # a burst
+            await post("C1")
+        assert await ratelimited(post("C1")) == 1
+        await post("C2")  # another channel has its own bucket
+        clock.now = 0.5
+        assert await ratelimited(post("C1")) == 1  # half a token: ceil(0.5 s)
+        clock.now = 1.0
+        await post("C1")  # one token back a second
+        assert await ratelimited(post("C1")) == 1
+        clock.now = 3.0
+        await post("C1")
+        await post("C1")
+        assert await ratelimited(post("C1")) == 1
+        clock.now = 1000.0  # a long pause refills the bucket to 3, no more
+        for _ in range(3):
+            await post("C1")
+        assert await ratelimited(post("C1")) == 1
+        assert (len(fake.messages("C1")), len(fake.messages("C2"))) == (9, 1)  # refused posts are not messages
+        assert fake.rate_limited("chat.postMessage") == 5
+        assert not any(c in fake.calls for c in fake.failed_calls)
+
+
+async def test_post_message_workspace_cap() -> None:
+    clock = Clock()
+    async with FakeSlack(clock=clock, limits=SlackLimits(post_workspace_per_minute=5)) as fake:
+        client = client_for(fake)
+        for i in range(5):
+            clock.now = float(i)
+            await client.chat_postMessage(channel=f"C{i}", text="x")
+        assert await ratelimited(client.chat_postMessage(channel="C9", text="x")) == 56  # t=0's leaves at 60
+        clock.now = 30.0
+        assert await ratelimited(client.chat_postMessage(channel="C9", text="x")) == 30
+        clock.now = 60.0
+        await client.chat_postMessage(channel="C9", text="x")
+        assert len(fake.messages()) == 6 and fake.max_in_window("chat.postMessage") == 7
+
+
+async def test_history_restricted_mode() -> None:
+    clock = Clock()
+    limits = SlackLimits(history_restricted=True, post_per_channel_per_second=None)
+    async with FakeSlack(clock=clock, limits=limits) as fake:
+        client = client_for(fake)
+        parent = await client.chat_postMessage(channel="C1", text="parent")
+        for i in range(20):
+            await client.chat_postMessage(channel="C1", text=f"top {i}")
+            await client.chat_postMessage(channel="C1", text=f"reply {i}", thread_ts=parent["ts"])
+        history = await client.conversations_history(channel="C1", limit=100)
+        assert len(history["messages"]) == 15 and history["has_more"] is True
+        assert history["messages"][0]["text"] == "top 19"  # newest first
+        assert await ratelimited(client.conversations_history(channel="C1")) == 60  # 1 a minute
+        replies = await client.conversations_replies(channel="C1", ts=parent["ts"])  # its own minute
+        assert len(replies["messages"]) == 15 and replies["has_more"] is True
+        clock.now = 59.0
+        assert await ratelimited(client.conversations_replies(channel="C1", ts=parent["ts"])) == 1
+        clock.now = 60.0
+        assert len((await client.conversations_history(channel="C1", limit=5))["messages"]) == 5
+
+    async with FakeSlack(clock=clock, limits=replace(limits, history_restricted=False)) as fake:  # Tier 3
+        client = client_for(fake)
+        for i in range(20):
+            await client.chat_postMessage(channel="C1", text=f"top {i}")
+        for _ in range(50):
+            assert len((await client.conversations_history(channel="C1"))["messages"]) == 20
+        assert await ratelimited(client.conversations_history(channel="C1")) == 60
+
+
+async def test_limits_off_and_changed_on_a_running_fake() -> None:
+    async with FakeSlack(clock=Clock(), limits=SlackLimits.off()) as fake:
+        client = client_for(fake)
+        for _ in range(10):
+            await client.chat_postMessage(channel="C1", text="x")
+        assert fake.rate_limited("chat.postMessage") == 0
+        fake.limits = SlackLimits()  # from now on Slack's limits
+        for _ in range(3):
+            await client.chat_postMessage(channel="C2", text="x")
+        assert await ratelimited(client.chat_postMessage(channel="C2", text="x")) == 1
+        assert len(fake.messages()) == 13
+
+
+async def test_injected_429_counts_as_an_attempt(fake: FakeSlack) -> None:
+    fake.fail_next("users.info", retry_after=7)
+    assert await ratelimited(client_for(fake).users_info(user="U1")) == 7
+    await client_for(fake).users_info(user="U1")
+    assert fake.rate_limited("users.info") == 1 and len(fake.calls_to("users.info")) == 1
+    assert [a.status for a in fake.attempts] == [429, 200]
+
+
+# -- ok: false answers ----------------------------------------------------------------------------------------------
+
+
+async def test_channel_and_message_errors_as_slack_gives_them(fake: FakeSlack) -> None:
+    client = client_for(fake)
+    posted = {c: await client.chat_postMessage(channel=c, text="before") for c in ("CARCH", "CKICK", "CGONE", "C1")}
+    fake.archive("CARCH")
+    fake.kick("CKICK")
+    fake.delete_channel("CGONE")
+    for channel, error in (("CARCH", "is_archived"), ("CKICK", "not_in_channel"), ("CGONE", "channel_not_found")):
+        assert await slack_error(client.chat_postMessage(channel=channel, text="x")) == error
+        assert await slack_error(client.chat_update(channel=channel, ts=posted[channel]["ts"], text="x")) == error
+    assert len((await client.conversations_history(channel="CARCH"))["messages"]) == 1  # an archive stays readable
+    assert await slack_error(client.conversations_history(channel="CKICK")) == "not_in_channel"
+    assert await slack_error(client.conversations_replies(channel="CGONE", ts=posted["CGONE"]["ts"])) == \
+        "channel_not_found"
+    assert await slack_error(client.files_upload_v2(content=b"x", filename="x.csv", channel="CGONE")) == \
+        "invalid_channel"
+    assert [m.text for m in fake.messages("CARCH")] == ["before"]  # nothing changed there
+
+    fake.delete_message("C1", posted["C1"]["ts"])
+    assert await slack_error(client.chat_update(channel="C1", ts=posted["C1"]["ts"], text="x")) == "message_not_found"
+    assert fake.messages("C1") == [] and (await client.conversations_history(channel="C1"))["messages"] == []
+    with pytest.raises(KeyError):
+        fake.delete_message("C1", posted["C1"]["ts"])
+    # These are executed calls answered ok: false, with the error recorded.
+    assert "is_archived" in [c.error for c in fake.calls_to("chat.postMessage")] and not fake.failed_calls
+
+
+async def test_revoked_and_wrong_tokens(fake: FakeSlack) -> None:
+    client = client_for(fake)
+    fake.socket_url = "ws://127.0.0.1:1/socket"
+    fake.revoke_token()
+    assert await slack_error(client.auth_test()) == "token_revoked"
+    assert await slack_error(client.chat_postMessage(channel="C1", text="x")) == "token_revoked"
+    assert await slack_error(client.users_info(user="U1")) == "token_revoked"
+    assert await slack_error(client_for(fake, token="xapp-test").apps_connections_open(app_token="xapp-test")) == \
+        "token_revoked"
+    assert await slack_error(client_for(fake, token="xoxb-wrong").auth_test()) == "invalid_auth"
+    assert fake.calls == [] and fake.messages() == [] and len(fake.attempts) == 5
+    fake.restore_token()
+    await client.chat_postMessage(channel="C1", text="back")
+    assert await slack_error(client_for(fake, token="xoxb-wrong").chat_postMessage(channel="C1", text="x")) == \
+        "invalid_auth"
+    assert [m.text for m in fake.messages()] == ["back"]
+
+
+# -- direct messages ------------------------------------------------------------------------------------------------
+
+
+async def test_direct_messages(fake: FakeSlack) -> None:
+    client = client_for(fake)
+    opened = await client.conversations_open(users="U1")
+    assert opened["channel"]["id"] == "DU1" and "already_open" not in opened.data
+    assert (await client.conversations_open(users=["U1"]))["already_open"] is True
+    await client.chat_postMessage(channel=opened["channel"]["id"], text="your run finished")
+    app_home = await client.chat_postMessage(channel="U1", text="by user id")  # Slack's app-home DM
+    assert app_home["channel"] == "DU1"
+    assert [m.text for m in fake.dms("U1")] == [m.text for m in fake.messages("DU1")] == \
+        ["your run finished", "by user id"]
+    assert fake.messages("U1") == [] and fake.dms("U2") == []
+    assert len((await client.conversations_history(channel="DU1"))["messages"]) == 2
+    assert await slack_error(client.conversations_open(users="C1")) == "user_not_found"
+    assert await slack_error(client.api_call("conversations.open", params={})) == "users_list_not_supplied"
+    # The DM has one bucket, whether addressed by user id or channel id: 2 posts above, 1 more, then a 429.
+    await client.chat_postMessage(channel="U1", text="third")
+    assert await ratelimited(client.chat_postMessage(channel="DU1", text="fourth")) == 1
+
+
+# -- views ----------------------------------------------------------------------------------------------------------
+
+
+def modal(blocks: int = 1, **extra: Any) -> dict[str, Any]:
+    section = {"type": "section", "text": {"type": "mrkdwn", "text": "x"}}
+    return {"type": "modal", "title": {"type": "plain_text", "text": "Fan-out"}, "blocks": [section] * blocks, **extra}
+
+
+def fresh_trigger() -> str:
+    return f"{int(time.time())}.{time.monotonic_ns()}.fake"  # as bot.slack_requests makes them
+
+
+async def test_views_open_validates_like_slack(fake: FakeSlack) -> None:
+    client = client_for(fake)
+    opened = await client.views_open(trigger_id=fresh_trigger(), view=modal(100, private_metadata="m" * 3000))
+    assert opened["view"]["id"] == "V0001" and opened["view"]["hash"] and opened["view"]["type"] == "modal"
+    assert fake.views[0]["id"] == "V0001" and len(fake.views[0]["view"]["blocks"]) == 100
+
+    err = await refused(client.views_open(trigger_id=fresh_trigger(), view=modal(101)))
+    assert err.response.status_code == 200 and err.response.data == {
+        "ok": False, "error": "invalid_arguments",
+        "response_metadata": {"messages": ["[ERROR] must be less than 101 items [json-pointer:/view/blocks]"]}}
+    big = {**modal(), "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 2900}}] * 90}
+    assert len(json.dumps(big)) > 250_000
+    assert await slack_error(client.views_open(trigger_id=fresh_trigger(), view=big)) == "view_too_large"
+    for bad, pointer in ((modal(private_metadata="m" * 3001), "/view/private_metadata"),
+                         (modal(title={"type": "plain_text", "text": "t" * 25}), "/view/title/text"),
+                         (modal(title={"type": "mrkdwn", "text": "t"}), "/view/title/type"),
+                         ({**modal(), "type": "home"}, "/view/type")):
+        err = await refused(client.views_open(trigger_id=fresh_trigger(), view=bad))
+        assert err.response["error"] == "invalid_arguments", bad
+        assert pointer in err.response["response_metadata"]["messages"][0]
+    untitled = {k: v for k, v in modal().items() if k != "title"}
+    assert await slack_error(client.views_open(trigger_id=fresh_trigger(), view=untitled)) == "invalid_arguments"
+    assert len(fake.views) == 1  # nothing refused was opened
+
+
+async def test_trigger_ids(fake: FakeSlack) -> None:
+    client = client_for(fake)
+    stale = f"{int(time.time()) - 10}.1.fake"
+    assert await slack_error(client.views_open(trigger_id=stale, view=modal())) == "expired_trigger_id"
+    assert await slack_error(client.views_open(trigger_id="", view=modal())) == "invalid_trigger_id"
+    await client.views_open(trigger_id="trigger-0a1b", view=modal())  # the tests' form: always fresh
+    assert await slack_error(client.views_open(trigger_id="trigger-0a1b", view=modal())) == "exchanged_trigger_id"
+    assert [v["trigger_id"] for v in fake.views] == ["trigger-0a1b"]
+
+    wall = Clock(1000.0)
+    async with FakeSlack(wall_clock=wall) as timed:
+        timed_client = client_for(timed)
+        wall.now = 1003.9  # issued during second 1000, so at most 3.9 s ago
+        await timed_client.views_open(trigger_id="1000.1.fake", view=modal())
+        wall.now = 1004.1  # certainly more than 3 s ago
+        assert await slack_error(timed_client.views_open(trigger_id="1000.2.fake", view=modal())) == \
+            "expired_trigger_id"
+
+
+async def test_views_push_update_and_publish(fake: FakeSlack) -> None:
+    client = client_for(fake)
+    root = (await client.views_open(trigger_id="trigger-1", view=modal(external_id="run-1")))["view"]
+    pushed = (await client.views_push(trigger_id="trigger-2", view=modal()))["view"]
+    assert (pushed["root_view_id"], pushed["previous_view_id"]) == (root["id"], root["id"])
+    await client.views_push(trigger_id="trigger-3", view=modal())
+    assert await slack_error(client.views_push(trigger_id="trigger-4", view=modal())) == "push_limit_reached"
+    assert [v["method"] for v in fake.views] == ["views.open", "views.push", "views.push"]
+
+    updated = (await client.views_update(view_id=root["id"], hash=root["hash"], view=modal(2)))["view"]
+    assert updated["id"] == root["id"] and updated["hash"] != root["hash"]
+    assert await slack_error(client.views_update(view_id=root["id"], hash=root["hash"], view=modal())) == \
+        "hash_conflict"
+    await client.views_update(external_id="run-1", view=modal(3))
+    assert len(fake.views[0]["view"]["blocks"]) == 3 and fake.views[0]["updates"] == 2
+    assert await slack_error(client.views_update(view_id="V9999", view=modal())) == "not_found"
+    assert await slack_error(client.views_update(view_id=root["id"], view=modal(101))) == "invalid_arguments"
+    assert await slack_error(client.views_open(trigger_id="trigger-5", view=modal(external_id="run-1"))) == \
+        "duplicate_external_id"
+
+    home = {"type": "home", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "runs"}}]}
+    first = (await client.views_publish(user_id="U1", view=home))["view"]
+    second = (await client.views_publish(user_id="U1", view={**home, "blocks": []}, hash=first["hash"]))["view"]
+    assert first["id"] == second["id"] and fake.home_tabs["U1"]["blocks"] == [] and fake.home_publishes("U1") == 2
+    assert await slack_error(client.views_publish(user_id="U1", view=home, hash=first["hash"])) == "hash_conflict"
+    assert await slack_error(client.views_publish(user_id="U2", view=modal())) == "invalid_arguments"
+    assert fake.home_publishes("U2") == 0 and "U2" not in fake.home_tabs
+
+
+# -- Workflow Builder functions -------------------------------------------------------------------------------------
+
+
+async def test_functions_complete_once(fake: FakeSlack) -> None:
+    client = client_for(fake)
+    await client.functions_completeSuccess(function_execution_id="Fx1", outputs={"run_id": "run-1"})
+    assert fake.function_results["Fx1"] == {"ok": True, "outputs": {"run_id": "run-1"}}
+    assert await slack_error(client.functions_completeError(function_execution_id="Fx1", error="late")) == \
+        "function_execution_not_found"
+    assert await slack_error(client.functions_completeSuccess(function_execution_id="Fx1", outputs={})) == \
+        "function_execution_not_found"
+
+    workflow = client_for(fake, token=fake.issue_workflow_token("Fx2"))
+    assert workflow.token is not None and workflow.token.startswith("xwfp-")
+    await workflow.chat_postMessage(channel="C1", text="from a workflow step")  # a workflow token is a bot token
+    assert await slack_error(workflow.functions_completeSuccess(function_execution_id="Fx3", outputs={})) == \
+        "access_denied"
+    await workflow.functions_completeError(function_execution_id="Fx2", error="values must be numbers")
+    assert fake.function_results["Fx2"] == {"ok": False, "error": "values must be numbers"}
+    assert await slack_error(workflow.functions_completeError(function_execution_id="Fx2", error="again")) == \
+        "function_execution_not_found"
+    unknown = client_for(fake, token="xwfp-never-issued")
+    assert await slack_error(unknown.functions_completeSuccess(function_execution_id="Fx4", outputs={})) == \
+        "invalid_auth"
+    assert set(fake.function_results) == {"Fx1", "Fx2"}
+
+
+# -- reads ----------------------------------------------------------------------------------------------------------
+
+
+async def test_history_and_replies_arguments() -> None:
+    async with FakeSlack(limits=SlackLimits.off()) as fake:
+        client = client_for(fake)
+        meta = Metadata(event_type="fanout_run", event_payload={"run_id": "r"})
+        tops = [await client.chat_postMessage(channel="C1", text=f"top {i}", metadata=meta) for i in range(5)]
+        for i in range(4):
+            await client.chat_postMessage(channel="C1", text=f"reply {i}", thread_ts=tops[0]["ts"])
+        await client.files_upload_v2(content=b"a,b\n", filename="r.csv", channel="C1", thread_ts=tops[0]["ts"])
+
+        newer = await client.conversations_history(channel="C1", oldest=tops[2]["ts"])
+        assert [m["text"] for m in newer["messages"]] == ["top 4", "top 3"]  # ts > oldest, newest first
+        limited = await client.conversations_history(channel="C1", limit=2, include_all_metadata=True)
+        assert [m["text"] for m in limited["messages"]] == ["top 4", "top 3"] and limited["has_more"] is True
+        assert limited["messages"][0]["metadata"]["event_payload"] == {"run_id": "r"}
+        assert "metadata" not in (await client.conversations_history(channel="C1"))["messages"][0]
+        assert (await client.conversations_history(channel="C1", oldest="0"))["has_more"] is False
+        assert await slack_error(client.conversations_history(channel="C1", oldest="yesterday")) == "invalid_ts_oldest"
+
+        thread = await client.conversations_replies(channel="C1", ts=tops[0]["ts"], include_all_metadata=True)
+        assert [m.get("text") for m in thread["messages"]][:5] == ["top 0", "reply 0", "reply 1", "reply 2", "reply 3"]
+        assert thread["messages"][5]["files"][0]["name"] == "r.csv" and thread["has_more"] is False
+        assert thread["messages"][0]["metadata"]["event_type"] == "fanout_run"
+        short = await client.conversations_replies(channel="C1", ts=tops[0]["ts"], limit=3)
+        assert len(short["messages"]) == 3 and short["has_more"] is True and "metadata" not in short["messages"][0]
+
+
+# -- persistence ----------------------------------------------------------------------------------------------------
+
+
+async def test_state_survives_a_restart(tmp_path: Path) -> None:
+    state = tmp_path / "slack.json"
+    async with FakeSlack(state_path=state) as first:
+        client = client_for(first)
+        parent = await client.chat_postMessage(channel="C1", text="run", metadata={"event_type": "fanout_run",
+                                                                                  "event_payload": {"run_id": "r"}})
+        await client.chat_postMessage(channel="C1", text="reply", thread_ts=parent["ts"])
+        await client.chat_update(channel="C1", ts=parent["ts"], text="run: done")
+        await client.files_upload_v2(content=b"1,ok\n", filename="r.csv", channel="C1", thread_ts=parent["ts"])
+        last_ts = (await client.chat_postMessage(channel="C2", text="other"))["ts"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["slack.json"]  # no temp file left behind
+    saved = json.loads(state.read_text())
+    assert len(saved["messages"]) == 3 and "content" not in saved["files"][0]
+
+    async with FakeSlack(state_path=state) as second:
+        client = client_for(second)
+        [top, reply] = second.messages("C1")
+        assert (top.text, top.updates, top.metadata, reply.thread_ts) == (
+            "run: done", 1, {"event_type": "fanout_run", "event_payload": {"run_id": "r"}}, parent["ts"])
+        thread = await client.conversations_replies(channel="C1", ts=parent["ts"], include_all_metadata=True)
+        assert [m.get("text") for m in thread["messages"][:2]] == ["run: done", "reply"]
+        assert thread["messages"][2]["files"][0]["name"] == "r.csv"
+        assert second.files[0]["content"] == b""  # the bytes are not kept
+        new = await client.chat_postMessage(channel="C1", text="after the restart")
+        assert float(new["ts"]) > float(last_ts)  # the ts sequence goes on
+        upload = await client.files_getUploadURLExternal(filename="s.csv", length=1)
+        assert upload["file_id"] != second.files[0]["id"]
+        await client.chat_update(channel="C1", ts=parent["ts"], text="updated after the restart")
+    assert json.loads(state.read_text())["messages"][0]["text"] == "updated after the restart"
+
+
+async def test_no_state_without_state_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    async with FakeSlack() as fake:
+        await client_for(fake).chat_postMessage(channel="C1", text="x")
+        fake.reset()
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_reset_forgets_limits_and_workspace_state() -> None:
+    clock = Clock()
+    async with FakeSlack(clock=clock) as fake:
+        client = client_for(fake)
+        for _ in range(3):
+            await client.chat_postMessage(channel="C1", text="x")
+        assert await ratelimited(client.chat_postMessage(channel="C1", text="x")) == 1
+        fake.archive("C1")
+        fake.revoke_token()
+        fake.reset()
+        assert fake.attempts == [] and fake.rate_limited("chat.postMessage") == 0
+        for _ in range(3):
+            await client.chat_postMessage(channel="C1", text="again")
+        assert len(fake.messages("C1")) == 3 and math.isclose(fake.calls[0].at, 0.0)
