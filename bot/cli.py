@@ -27,10 +27,10 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from bot.config import ConfigError, Settings, load_dotenv_once
 from bot.logs import configure_logging, hard_exit
-from bot.operations import STATUS_NAMES
 from bot.parse import CancelCommand, HelpCommand, ListCommand, ParseError, RunCommand, StatusCommand, help_text, parse
 from bot.render import format_duration, progress_bar, status_message, summary_message
-from bot.start import Origin, start_run, ui_url
+from bot.runs_lookup import STATUS_NAMES
+from bot.start import Origin, start_unreported, ui_url
 from bot.temporal import TemporalUnavailable, connect
 from bot.textview import blocks_to_text, mrkdwn_to_text
 from bot.watch import watch_run
@@ -101,13 +101,10 @@ async def run(command: RunCommand, text: str, settings: Settings, client: Client
               as_json: bool, wait: bool) -> int:
     origin = Origin(user_id=f"cli:{os_user()}", channel_id="cli", text=text, slack=False)
     try:
-        started = await start_run(client, command.request, origin, task_queue=settings.task_queue,
-                                  ui_base=settings.temporal_ui_url)
+        info, handle = await start_unreported(client, command.request, origin, task_queue=settings.task_queue,
+                                              ui_base=settings.temporal_ui_url)
     except RPCError as err:
         raise CliError(f"Temporal did not accept the run ({err.status.name}: {err.message}); nothing started") from None
-    if started is None:  # only with a trigger id, which the CLI never sends
-        raise CliError("this run was already started")
-    info, handle = started
     print(f"run {info.workflow_id}: {info.value_count:,} values on {settings.task_queue} · {info.ui_url}",
           file=sys.stderr)
     if not wait:

@@ -11,11 +11,17 @@ from dataclasses import dataclass
 
 from dotenv import load_dotenv
 
+from bot.queues import GROUPS, SlackBudget, default_per_minute
 from workflows.model import DEFAULT_TASK_QUEUE
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_UI_URL = "http://localhost:8233"
 DEFAULT_MAX_VALUES = 1_000_000
+# Runs one person may have going at once. A workshop of thirty sharing one 2-core dev server
+# (~40 child workflows/s) stays responsive with up to ~90 runs going; three lets someone compare
+# parallel, sequential and batched side by side.
+DEFAULT_MAX_RUNS_PER_USER = 3
+CANCEL_POLICIES = ("starter", "channel")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("text", "json")
 
@@ -88,6 +94,37 @@ def _ids(name: str) -> frozenset[str]:
     return frozenset(part.strip() for part in os.environ.get(name, "").split(",") if part.strip())
 
 
+def _choice(name: str, choices: tuple[str, ...]) -> str:
+    raw = os.environ.get(name, "").strip().lower() or choices[0]
+    if raw not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {raw!r}")
+    return raw
+
+
+def slack_budget() -> SlackBudget:
+    """FANOUT_SLACK_<GROUP>_PER_MINUTE: activities per minute on each Slack queue (bot.queues)."""
+    values = {}
+    for group in GROUPS:
+        name = f"FANOUT_SLACK_{group.upper()}_PER_MINUTE"
+        raw = os.environ.get(name, "").strip()
+        try:
+            value = float(raw) if raw else default_per_minute(group)
+        except ValueError:
+            raise ConfigError(f"{name} must be a number of calls per minute, got {raw!r}") from None
+        if value <= 0:
+            raise ConfigError(f"{name} must be more than 0, got {raw!r}")
+        values[group] = value
+    return SlackBudget(**values)
+
+
+def environment_name() -> str:
+    """FANOUT_ENV: part of the bot's task queue names, so environments sharing a namespace stay apart."""
+    raw = os.environ.get("FANOUT_ENV", "").strip() or "prod"
+    if not all(c.isalnum() or c in "-_" for c in raw) or len(raw) > 40:
+        raise ConfigError(f"FANOUT_ENV must be letters, digits, - or _ (at most 40), got {raw!r}")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     slack_bot_token: str
@@ -104,17 +141,15 @@ class Settings:
     allowed_users: frozenset[str]
     progress_interval_s: float
     log_level: str
-    recovery_interval_s: float = 15.0
+    environment: str = "prod"
+    slack_budget: SlackBudget = SlackBudget()
+    max_runs_per_user: int = DEFAULT_MAX_RUNS_PER_USER
+    admin_users: frozenset[str] = frozenset()
+    cancel_policy: str = "starter"
 
     @property
     def socket_mode(self) -> bool:
         return bool(self.slack_app_token)
-
-    @property
-    def claim_lease_s(self) -> float:
-        """How long a bot holding a claim (to post a run's message or summary) may go quiet before
-        another may take over. Takeovers happen on recovery scans, so a few intervals."""
-        return max(4 * self.recovery_interval_s, 5.0)
 
     @classmethod
     def from_env(cls, *, require_slack: bool = True) -> Settings:
@@ -135,7 +170,6 @@ class Settings:
         if not api_url.endswith("/"):
             api_url += "/"
         progress_interval_s = _seconds("FANOUT_PROGRESS_INTERVAL", 3.0)
-        recovery_interval_s = _seconds("FANOUT_RECOVERY_INTERVAL", 15.0)
         return cls(
             slack_bot_token=bot_token,
             slack_signing_secret=secret,
@@ -150,6 +184,10 @@ class Settings:
             allowed_channels=_ids("FANOUT_ALLOWED_CHANNELS"),
             allowed_users=_ids("FANOUT_ALLOWED_USERS"),
             progress_interval_s=max(progress_interval_s, 0.5),
-            recovery_interval_s=max(recovery_interval_s, 0.5),
             log_level=log_level(),
+            environment=environment_name(),
+            slack_budget=slack_budget(),
+            max_runs_per_user=_int("FANOUT_MAX_RUNS_PER_USER", DEFAULT_MAX_RUNS_PER_USER, minimum=0),
+            admin_users=_ids("FANOUT_ADMIN_USERS"),
+            cancel_policy=_choice("FANOUT_CANCEL_POLICY", CANCEL_POLICIES),
         )

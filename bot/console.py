@@ -1,24 +1,29 @@
-"""``python -m bot.console``: the whole /fanout loop in a terminal, before any Slack app exists.
+"""``python -m bot.console [--state PATH]``: the whole /fanout loop in a terminal, before any Slack app exists.
 
-Type ``/fanout 1 2 3 4 5``. Each line goes to the real Bolt app as a signed slash-command
-request; the app's Web API calls go to the loopback stand-in for Slack (bot.devslack), and
-this prints the messages the bot would post: the run's message, its progress, the summary.
+Type ``/fanout 1 2 3 4 5``. Each line goes to the real Bolt app as a signed slash-command request; the
+bot's workers run here too, as in ``python -m bot``, and their Slack calls go to the loopback stand-in
+for Slack (bot.devslack), which this prints: the run's message, its progress, the summary, the files.
+
+The stand-in keeps its messages in ``--state`` (default ``.dev/console-slack.json``) and the console
+uses its own task queues (FANOUT_ENV=console), so after Ctrl-C and a new ``make dev`` a run that was
+going reports here once it finishes: Temporal kept its reporter, this file kept its thread.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import sys
 from dataclasses import replace
-from typing import Any
+from pathlib import Path
 
 from aiohttp import web
 
-from bot.app import build_app
+from bot.app import build_bot
 from bot.config import ConfigError, Settings, load_dotenv_once
 from bot.devslack import ApiCall, FakeSlack
-from bot.runs import RunInfo
+from bot.logs import configure_logging, hard_exit
 from bot.slack_requests import post_signed, slash_command_body
 from bot.temporal import TemporalGateway
 from bot.textview import blocks_to_text, mrkdwn_to_text
@@ -28,46 +33,71 @@ from workflows.model import FanoutResult
 SECRET = "console-signing-secret"
 TOKEN = "xoxb-console"
 PROMPT = "fanout> "
-def show(call: ApiCall) -> None:
-    p = call.params
-    body = blocks_to_text(p.get("blocks") or [], plain=True) or [mrkdwn_to_text(str(p.get("text", "")), plain=True)]
-    if call.method == "chat.postMessage":
-        where = f"thread {p['thread_ts']}" if p.get("thread_ts") else f"#{p.get('channel')}"
-        heading = f"── bot posts in {where} ──"
-    elif call.method == "chat.update":
-        heading = f"── bot updates message {p.get('ts')} ──"
-    elif call.method == "response_url":
-        heading = "── only you can see this ──"
-    elif call.method == "files.completeUploadExternal":
-        heading, body = "── bot uploads a file ──", [str(f.get("title", "")) for f in p.get("files", [])]
-    else:
-        return
-    indent = "    " if p.get("thread_ts") else "  "
-    print("\n" + indent + heading)
-    for line in body:
-        for part in line.splitlines():
-            print(indent + part)
-    print(PROMPT, end="", flush=True)
+DEFAULT_STATE = Path(".dev") / "console-slack.json"
 
 
-async def print_timeline(slack: Any, handle: Any, run: RunInfo, result: FanoutResult) -> None:
-    """Console-only attachment: the run's timeline as text, in the thread, after the uploads."""
-    text = text_timeline(result)
-    if text:
-        print(f"\n    ── timeline of {run.workflow_id} (the PNG in the thread) ──")
-        for line in text.splitlines():
-            print("    " + line)
+class Printer:
+    """Prints what the bot does in the stand-in Slack, as a newcomer would see it."""
+
+    def __init__(self, gateway: TemporalGateway) -> None:
+        self.gateway = gateway
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def show(self, call: ApiCall) -> None:
+        p = call.params
+        body = blocks_to_text(p.get("blocks") or [], plain=True) or [mrkdwn_to_text(str(p.get("text", "")),
+                                                                                     plain=True)]
+        if call.method == "chat.postMessage":
+            where = f"thread {p['thread_ts']}" if p.get("thread_ts") else f"#{p.get('channel')}"
+            heading = f"── bot posts in {where} ──"
+        elif call.method == "chat.update":
+            heading = f"── bot updates message {p.get('ts')} ──"
+        elif call.method == "response_url":
+            heading = "── only you can see this ──"
+        elif call.method == "files.completeUploadExternal":
+            heading, body = "── bot uploads a file ──", [str(f.get("title", "")) for f in p.get("files", [])]
+        else:
+            return
+        self._print(heading, body, indent="    " if p.get("thread_ts") else "  ")
+        metadata = p.get("metadata") or {}
+        if call.method == "chat.postMessage" and metadata.get("event_type") == "fanout_summary":
+            run_id = str((metadata.get("event_payload") or {}).get("workflow_id", ""))
+            task = asyncio.get_running_loop().create_task(self._timeline(run_id))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+    async def _timeline(self, run_id: str) -> None:
+        """The timeline as text (Slack gets it as a PNG), read from the run's result in Temporal."""
+        try:
+            client = await self.gateway.client()
+            result = await client.get_workflow_handle(run_id, result_type=FanoutResult).result()
+        except Exception:
+            return
+        text = text_timeline(result)
+        if text:
+            self._print(f"── timeline of {run_id} (a PNG in the thread) ──", text.splitlines(), indent="    ")
+
+    @staticmethod
+    def _print(heading: str, lines: list[str], indent: str) -> None:
+        print("\n" + indent + heading)
+        for line in lines:
+            for part in line.splitlines():
+                print(indent + part)
         print(PROMPT, end="", flush=True)
 
 
-async def serve_console(settings: Settings) -> None:
-    fake = FakeSlack(bot_token=TOKEN, on_call=show)
+async def serve_console(settings: Settings, state: Path) -> None:
+    gateway = TemporalGateway()
+    printer = Printer(gateway)
+    state.parent.mkdir(parents=True, exist_ok=True)
+    fake = FakeSlack(bot_token=TOKEN, on_call=printer.show, state_path=state)
     await fake.start()
     settings = replace(settings, slack_bot_token=TOKEN, slack_signing_secret=SECRET, slack_app_token="",
-                       slack_api_url=fake.base_url)
-    app = build_app(settings, TemporalGateway())
-    app.fanout_state["reporter"].attachments.append(print_timeline)  # type: ignore[attr-defined]
-    runner = web.AppRunner(app.web_app(path="/slack/events"), access_log=None)
+                       slack_api_url=fake.base_url, environment="console")
+    bot = await build_bot(settings, gateway=gateway)
+    stop = asyncio.Event()
+    workers = asyncio.create_task(bot.workers.run(stop))
+    runner = web.AppRunner(bot.app.web_app(path="/slack/events"), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     url = f"http://127.0.0.1:{runner.addresses[0][1]}/slack/events"
@@ -75,38 +105,45 @@ async def serve_console(settings: Settings) -> None:
     print("Type `/fanout 1 2 3 4 5` or `/fanout help`; Ctrl-D or `exit` quits.")
     loop = asyncio.get_running_loop()
     try:
-        while True:
+        while not workers.done():
             print(PROMPT, end="", flush=True)
             line = await loop.run_in_executor(None, sys.stdin.readline)
             if not line or line.strip() in ("exit", "quit"):
                 break
-            text = line.strip()
-            if not text:
+            text = line.strip().removeprefix("/fanout").strip()
+            if not line.strip():
                 continue
-            text = text.removeprefix("/fanout").strip()
             body = slash_command_body(text, user_id="UCONSOLE", user_name="you", channel_id="CCONSOLE",
-                                      channel_name="console", response_url=fake.response_url("console"))
+                                      channel_name="console", team_id=bot.team_id,
+                                      response_url=fake.response_url("console"))
             status, answer, _ = await post_signed(url, body, SECRET)
             if status != 200:
                 print(f"(the app answered HTTP {status})")
             elif answer.strip():  # an ack with a body: the private answer (errors, help)
-                show(ApiCall("response_url", json.loads(answer), "", 0.0))
+                printer.show(ApiCall("response_url", json.loads(answer), "", 0.0))
     finally:
-        await app.fanout_state["reporter"].drain(timeout_s=2)  # type: ignore[attr-defined]
+        stop.set()
         await runner.cleanup()
+        await workers  # raises a ConfigError that stopped them (e.g. missing search attributes)
         await fake.stop()
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bot.console", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--state", type=Path, default=DEFAULT_STATE,
+                        help=f"the stand-in Slack's file (default {DEFAULT_STATE})")
+    args = parser.parse_args(argv)
     load_dotenv_once()
     try:
+        configure_logging({"LOG_LEVEL": "WARNING"})
         settings = Settings.from_env(require_slack=False)
-        asyncio.run(serve_console(settings))
+        asyncio.run(serve_console(settings, args.state))
     except ConfigError as err:
         print(f"console: {err}", file=sys.stderr)
-        sys.exit(2)
+        hard_exit(2)
     except KeyboardInterrupt:
         print()
+    hard_exit(0)
 
 
 if __name__ == "__main__":

@@ -51,7 +51,8 @@ __all__ = [
 
 LIST_SAMPLE = 1000  # never format more entries than this from any list
 # A run that ended in Temporal without a result (its status there): what the thread and the message say.
-ENDED = {"terminated": "terminated", "timed_out": "timed out", "failed": "failed", "canceled": "cancelled in Temporal"}
+ENDED = {"terminated": "terminated", "timed_out": "timed out", "failed": "failed", "canceled": "cancelled in Temporal",
+         "not_started": "not started (its id is taken by another workflow)"}
 STATUS_EMOJI = {"running": "🔄", "completed": "✅", "cancelled": "⏹", "canceled": "⏹", "failed": "❌",
                 "terminated": "🛑", "timedout": "⌛", "timed out": "⌛"}
 

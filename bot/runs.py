@@ -1,4 +1,8 @@
-"""What the bot knows about one run, from start to summary."""
+"""What the bot knows about one run, and what its reporter workflow (bot.reporter) carries.
+
+Pure dataclasses: they cross Temporal payload boundaries (the reporter's input, its activities'
+inputs and results), and the workflow sandbox passes this module through.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from workflows.model import FanoutRequest, FanoutResult, Progress
+
+REPORTER_SUFFIX = "-slack"  # the reporter of run <id> is workflow <id>-slack
+
+
+def reporter_id(run_id: str) -> str:
+    return f"{run_id}{REPORTER_SUFFIX}"
+
 
 @dataclass(frozen=True)
 class RunInfo:
-    workflow_id: str  # also the run id users type: `/fanout status <id>`
+    workflow_id: str  # the ParentWorkflow's id, also the run id users type: `/fanout status <id>`
     user_id: str  # Slack id of who started it
     channel_id: str
     text: str  # the command text as typed (user text: escape before showing)
@@ -24,13 +36,15 @@ class RunInfo:
     message_ts: str = ""  # the run's message, updated in place with progress
     retry_of: str = ""  # workflow id whose failed values this run retries
     in_slack: bool = True  # reported in Slack (False for runs started from the terminal CLI)
+    team_id: str = ""  # Slack workspace
 
 
 def to_memo(run: RunInfo) -> dict[str, object]:
-    """The run as kept in its workflow's memo: the audit trail (who, where, what), and what any bot
-    replica needs to report the run after a restart. Set at start; the workflow adds
-    ``slack_message_ts``/``slack_thread_ts`` once the run's message is posted, ``cancelled_by`` on cancel."""
+    """The run as kept in its reporter's memo: the audit trail (who, where, what), shown in the
+    Temporal UI and read back by ``list``. Set at start; the reporter adds ``cancelled_by`` and, at
+    close, its outcome."""
     memo: dict[str, object] = {
+        "slack_team": run.team_id,
         "slack_user": run.user_id,
         "slack_channel": run.channel_id,
         "command_text": run.text[:2000],
@@ -50,9 +64,9 @@ def to_memo(run: RunInfo) -> dict[str, object]:
 
 
 def from_memo(workflow_id: str, memo: Mapping[str, Any], ui_url: str) -> RunInfo | None:
-    """The run back from its memo; None unless it was started from Slack (runs started from the
-    terminal CLI or the lab's `temporal workflow start` are not the bot's to report). ``message_ts``
-    is empty while the run's message is not recorded yet."""
+    """A run back from a memo; None unless it was started from Slack (runs started from the terminal
+    CLI or the lab's `temporal workflow start` are not the bot's to report). Reads both a reporter's
+    memo and the memo earlier versions put on the ParentWorkflow itself (with ``slack_message_ts``)."""
     message_ts = str(memo.get("slack_message_ts") or "")
     channel = str(memo.get("slack_channel") or "")
     if not channel or not memo.get("slack", False):
@@ -72,4 +86,72 @@ def from_memo(workflow_id: str, memo: Mapping[str, Any], ui_url: str) -> RunInfo
         thread_ts=str(memo.get("slack_thread_ts") or message_ts),  # a retry's thread is set at start
         message_ts=message_ts,
         retry_of=str(memo.get("retry_of", "")),
+        team_id=str(memo.get("slack_team", "")),
     )
+
+
+# -- the reporter workflow's input and output ---------------------------------------------------------
+
+@dataclass
+class ReportInput:
+    """What ReporterWorkflow needs: where to report (in ``run``) and what to run."""
+
+    run: RunInfo
+    request: FanoutRequest
+    fanout_task_queue: str  # where the ParentWorkflow runs (worker.py's queue)
+    progress_interval_s: float = 3.0  # the shortest spacing of progress edits (FANOUT_PROGRESS_INTERVAL)
+    quota_id: str = ""  # the user's UserRunsWorkflow, told when this run stops counting
+    adopt: bool = False  # follow a ParentWorkflow an earlier version of the bot started (no reporter then)
+
+
+@dataclass
+class ReportOutcome:
+    status: str  # completed | cancelled | terminated | timed_out | failed | not_started
+    message_ts: str = ""
+    summary_ts: str = ""
+    success_count: int = 0
+    failure_count: int = 0
+    total: int = 0
+    stopped: str = ""  # why Slack reporting stopped early: a Slack error code, or "gave up after 24 h"
+
+
+# -- activity inputs and results (bot.report) ---------------------------------------------------------
+
+@dataclass
+class PostRunMessage:
+    run: RunInfo
+
+
+@dataclass
+class EditProgress:
+    run: RunInfo  # with message_ts
+    started_at: float = 0.0  # when the run started (epoch s): elapsed time keeps moving between its tasks
+
+
+@dataclass
+class EditOutcome:
+    progress: Progress | None  # what the edit showed (None: no progress to show yet)
+    queue_wait_s: float  # how long the edit waited for Slack's budget: spaces the next one
+
+
+@dataclass
+class PostResult:
+    run: RunInfo  # with message_ts and thread_ts
+    result: FanoutResult
+
+
+@dataclass
+class NotifyStarter:
+    run: RunInfo
+    reason: str  # the Slack error that stopped the run's reporting
+
+
+@dataclass
+class FollowRun:
+    workflow_id: str
+
+
+@dataclass
+class CancelRun:
+    user_id: str  # Slack id of who asked (checked by the bot before the update)
+

@@ -14,8 +14,13 @@ The bot and the worker check at start that they exist (``missing``).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 
-from temporalio.common import SearchAttributeKey
+from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+
+from bot.config import ConfigError
 
 TEAM = SearchAttributeKey.for_keyword("FanoutTeam")  # Slack workspace (team) id
 CHANNEL = SearchAttributeKey.for_keyword("FanoutChannel")  # Slack channel id the run reports in
@@ -25,6 +30,16 @@ SCHEDULE = SearchAttributeKey.for_keyword("FanoutSchedule")  # the schedule that
 
 ALL: tuple[SearchAttributeKey[str], ...] = (TEAM, CHANNEL, USER, STATUS, SCHEDULE)
 TYPE_NAME = "Keyword"  # every key above is a keyword: exact match, as ids need
+
+
+def for_run(team_id: str, channel_id: str, user_id: str, status: str = "running",
+            schedule_id: str = "") -> TypedSearchAttributes:
+    """A reporter's attributes at start."""
+    pairs = [SearchAttributePair(TEAM, team_id), SearchAttributePair(CHANNEL, channel_id),
+             SearchAttributePair(USER, user_id), SearchAttributePair(STATUS, status)]
+    if schedule_id:
+        pairs.append(SearchAttributePair(SCHEDULE, schedule_id))
+    return TypedSearchAttributes(pairs)
 
 
 def dev_server_args() -> list[str]:
@@ -44,3 +59,14 @@ def create_commands(names: list[str]) -> str:
     """The operator's one-liner to register ``names`` on a self-hosted cluster."""
     names_flags = " ".join(f"--name {name}" for name in names)
     return f"temporal operator search-attribute create {names_flags} --type {TYPE_NAME}"
+
+
+async def check(client: Client) -> None:
+    """Raise ConfigError (one line: what is missing, and the command that adds it) unless the namespace
+    has every attribute."""
+    response = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=client.namespace), timeout=timedelta(seconds=10))
+    absent = missing(dict(response.custom_attributes))
+    if absent:
+        raise ConfigError(f"Temporal namespace {client.namespace!r} lacks the search attributes "
+                          f"{', '.join(absent)} ({TYPE_NAME}); add them with: {create_commands(absent)}")

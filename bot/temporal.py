@@ -33,6 +33,7 @@ from temporalio.runtime import (
     TelemetryConfig,
     TelemetryFilter,
 )
+from temporalio.service import RetryConfig
 
 from bot.config import ConfigError, log_level, metrics_bind_address
 from bot.logs import CORE_LOGGER, CoreLogFilter
@@ -151,18 +152,27 @@ async def connect(
             delay = min(delay * 2, 10.0)
 
 
+# The command path's client: its retries of one call end within ~1.5 s, so a command answers within
+# Slack's 3 s even when Temporal went away after we connected (the SDK's default retries for ~10 s). The
+# bot's workers keep the default, patient retries: a completion must not be dropped.
+COMMAND_RETRY = RetryConfig(initial_interval_millis=100, multiplier=2.0, max_interval_millis=400,
+                            max_elapsed_time_millis=1500, max_retries=4)
+
+
 class TemporalGateway:
     """A client that is connected on first use and again after an outage, never at import.
 
     The bot starts while Temporal is down and answers commands with a clear error until it
-    is back; no restart needed.
+    is back; no restart needed. Its calls retry briefly (COMMAND_RETRY): for answering Slack.
     """
 
-    def __init__(self, connect_timeout_s: float = 2.0, config: dict[str, Any] | None = None) -> None:
+    def __init__(self, connect_timeout_s: float = 2.0, config: dict[str, Any] | None = None,
+                 retry_config: RetryConfig | None = COMMAND_RETRY) -> None:
         self._client: Client | None = None
         self._lock = asyncio.Lock()
         self._timeout = connect_timeout_s
         self._config = config or connect_config()  # read once, at start
+        self._retry = retry_config
 
     @property
     def address(self) -> str:
@@ -193,6 +203,7 @@ class TemporalGateway:
             return self._client
         async with self._lock:
             if self._client is None:
-                self._client = await connect(timeout_s=self._timeout, config=self._config)
+                config = {**self._config, "retry_config": self._retry} if self._retry else self._config
+                self._client = await connect(timeout_s=self._timeout, config=config)
                 log.info("connected to Temporal at %s", self.address)
             return self._client

@@ -36,6 +36,7 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "conversations_replies": {"channels:history", "groups:history"},
     "conversations_history": {"channels:history", "groups:history"},
     "conversations_info": {"channels:read", "groups:read"},
+    "conversations_open": {"im:write"},
     "users_info": {"users:read"},
     "reactions_add": {"reactions:write"},
     "views_open": set(),

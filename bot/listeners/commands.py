@@ -1,0 +1,49 @@
+"""The slash command: ``/fanout <text>``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot.listeners.common import Context, guarded, refusal
+from bot.parse import (
+    CancelCommand,
+    HelpCommand,
+    ListCommand,
+    ParseError,
+    RunCommand,
+    StatusCommand,
+    help_text,
+    parse,
+    usage_text,
+)
+from bot.render import error_message, help_message
+
+
+def register(app: AsyncApp, ctx: Context) -> None:
+    @app.command("/fanout")
+    async def fanout(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+        team_id, user_id, channel_id = command.get("team_id", ""), command.get("user_id", ""), command.get(
+            "channel_id", "")
+        problem = refusal(ctx.settings, user_id, channel_id)
+        if problem:
+            await ack(**error_message(problem, "").as_ack())
+            return
+        parsed = parse(command.get("text", ""), max_values=ctx.settings.max_values)
+        if isinstance(parsed, ParseError):
+            await ack(**error_message(parsed.problem, usage_text()).as_ack())
+            return
+        if isinstance(parsed, HelpCommand):
+            await ack(**help_message(help_text()).as_ack())
+            return
+        await ack()  # within Slack's 3 s; the answer follows through respond() or the run's reporter
+        ops = ctx.ops
+        if isinstance(parsed, RunCommand):
+            await guarded(respond, "starting the run", ops.run(parsed, command, respond))
+        elif isinstance(parsed, StatusCommand):
+            await guarded(respond, "`status`", ops.status(parsed.run_id, team_id, channel_id, respond))
+        elif isinstance(parsed, CancelCommand):
+            await guarded(respond, "`cancel`", ops.cancel(parsed.run_id, user_id, team_id, channel_id, respond))
+        elif isinstance(parsed, ListCommand):
+            await guarded(respond, "`list`", ops.list_runs(team_id, channel_id, respond))

@@ -1,0 +1,53 @@
+"""What every listener shares: who may use the bot where, and private answers when work fails."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.async_app import AsyncRespond
+
+from bot.config import Settings
+from bot.operations import Operations
+from bot.render import error_message, escape
+
+log = logging.getLogger("fanout.bot")
+
+
+@dataclass(frozen=True)
+class Context:
+    settings: Settings
+    ops: Operations
+
+
+def refusal(settings: Settings, user_id: str, channel_id: str) -> str | None:
+    """Why this user may not use /fanout here, or None. Empty allow-lists mean everyone."""
+    if settings.allowed_channels and channel_id not in settings.allowed_channels:
+        return "/fanout is not enabled in this channel (FANOUT_ALLOWED_CHANNELS)."
+    if settings.allowed_users and user_id not in settings.allowed_users:
+        return "You are not on the list of /fanout users (FANOUT_ALLOWED_USERS)."
+    return None
+
+
+def clicked_in(body: dict[str, Any]) -> tuple[str, str, str]:
+    """(team id, user id, channel id) of a block_actions click. The channel comes from ``channel`` or, when
+    Slack leaves that out, the message's ``container``; none at all means no channel (refused by an
+    allow-list, and matching no run)."""
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or ""
+    team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id") or ""
+    return str(team), str((body.get("user") or {}).get("id", "")), str(channel)
+
+
+async def guarded(respond: AsyncRespond, what: str, work: Awaitable[object]) -> None:
+    """After the ack: whatever goes wrong, the user hears about it privately (and the log has it)."""
+    try:
+        await work
+    except Exception as err:
+        log.exception("%s failed", what)
+        problem = f"Something went wrong with {what} ({escape(type(err).__name__)}); nothing more was done."
+        try:
+            await respond(**error_message(problem, "").as_ephemeral())
+        except Exception:
+            log.exception("could not tell the user that %s failed", what)

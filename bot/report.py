@@ -1,0 +1,209 @@
+"""Report: the Temporal activities that talk to Slack, scheduled by the reporter (bot.reporter).
+
+Each activity makes one Slack call (an upload is Slack's two-step flow), renders what it posts
+(bot.render) when it runs, and maps Slack's answer to a Temporal outcome (bot.slack_calls). The bot
+service is their worker, one task queue per Slack method group, each rate-limited queue-wide
+(bot.queues): worker.py never holds Slack credentials.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import tempfile
+import time
+from datetime import timedelta
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+from temporalio import activity
+from temporalio.client import WorkflowFailureError
+from temporalio.exceptions import ApplicationError
+
+from bot.blocks import Message
+from bot.csv_export import CSV_COLUMNS, csv_filename, wants_csv, write_csv
+from bot.render import run_message, summary_message
+from bot.results import value_rows
+from bot.runs import EditOutcome, EditProgress, FollowRun, NotifyStarter, PostResult, PostRunMessage, RunInfo
+from bot.slack_calls import SlackHealth, call, file_names, find_message, maybe_done
+from bot.timeline import format_secs, format_speedup, render_timeline_png, speedup
+from workflows.model import FanoutResult, Progress
+
+log = logging.getLogger("fanout.report")
+QUERY_TIMEOUT = timedelta(seconds=5)
+LOOKUP_LIMIT = 15  # messages per read: what Slack allows non-Marketplace apps since 2025
+LOOKBACK_S = 10.0  # a run message is looked for from shortly before its post was first scheduled
+LOOKUP_PAGES = 5
+ENDED_BY = {"TerminatedError": "terminated", "TimeoutError": "timed_out", "CancelledError": "canceled"}
+
+
+def timeline_filename(run: RunInfo) -> str:
+    return f"{run.workflow_id}-timeline.png"
+
+
+class SlackReport:
+    """The reporter's Slack calls. One instance per bot process, holding its Slack client."""
+
+    def __init__(self, slack: AsyncWebClient, health: SlackHealth) -> None:
+        self.slack = slack
+        self.health = health
+
+    # -- posts ------------------------------------------------------------------------------------
+
+    @activity.defn
+    async def post_run_message(self, input: PostRunMessage) -> str:
+        run = input.run
+        if maybe_done() and (ts := await self._find_run_message(run)):
+            return ts
+        return await self._post(run.channel_id, run_message(run, None), run.thread_ts, "the run message")
+
+    @activity.defn
+    async def post_summary(self, input: PostResult) -> str:
+        run = input.run
+        if maybe_done():
+            messages = await self._thread(run)
+            if ts := find_message(messages, "fanout_summary", run.workflow_id):
+                return ts
+        ts = await self._post(run.channel_id, summary_message(run, input.result), run.thread_ts, "the summary")
+        log.info("run %s reported: %d/%d succeeded", run.workflow_id, input.result.success_count,
+                 input.result.total_children)
+        return ts
+
+    @activity.defn
+    async def notify_starter(self, input: NotifyStarter) -> None:
+        """One direct message to who started a run the bot cannot report, saying how to fix it."""
+        run = input.run
+        opened = await call(self.health, "conversations.open", self.slack.conversations_open, users=run.user_id)
+        text = (f"I could not post in <#{run.channel_id}> for your run `{run.workflow_id}` "
+                f"(`{input.reason}`). The run goes on without Slack. Invite me with `/invite @fanout` in that "
+                f"channel (or use a channel I am in), then follow it with `/fanout status {run.workflow_id}` there.")
+        await call(self.health, "the direct message", self.slack.chat_postMessage,
+                   channel=opened["channel"]["id"], text=text)
+
+    # -- edits ------------------------------------------------------------------------------------
+
+    @activity.defn
+    async def edit_progress(self, input: EditProgress) -> EditOutcome:
+        """Edit the run message with the run's progress as it is now (queried when the edit runs)."""
+        info = activity.info()
+        waited = max((info.started_time - info.current_attempt_scheduled_time).total_seconds(), 0.0)
+        run = input.run
+        try:
+            progress: Progress = await activity.client().get_workflow_handle(run.workflow_id).query(
+                "progress", result_type=Progress, rpc_timeout=QUERY_TIMEOUT)
+        except Exception as err:  # no worker answering right now: skip this edit
+            log.debug("progress query for %s failed: %s", run.workflow_id, err)
+            return EditOutcome(None, waited)
+        if progress.done:  # its result is on the way; the final edit follows
+            return EditOutcome(progress, waited)
+        if input.started_at:  # a query answers with the time of the run's last task; the clock moves on
+            progress.elapsed_s = max(progress.elapsed_s, time.time() - input.started_at)
+        await self._update(run, run_message(run, progress), "a progress edit")
+        return EditOutcome(progress, waited)
+
+    @activity.defn
+    async def final_edit(self, input: PostResult) -> None:
+        await self._update(input.run, run_message(input.run, None, final=input.result), "the final edit")
+
+    # -- uploads ----------------------------------------------------------------------------------
+
+    @activity.defn
+    async def upload_timeline(self, input: PostResult) -> None:
+        run, result = input.run, input.result
+        if not result.spans or (maybe_done() and timeline_filename(run) in file_names(await self._thread(run))):
+            return
+        png = await asyncio.to_thread(render_timeline_png, result, run.workflow_id)
+        await self._upload(run, content=png, filename=timeline_filename(run),
+                           title=f"Execution timeline of {run.workflow_id}", alt_txt=alt_text(result))
+
+    @activity.defn
+    async def upload_csv(self, input: PostResult) -> None:
+        run, result = input.run, input.result
+        if not wants_csv(result) or (maybe_done() and csv_filename(run) in file_names(await self._thread(run))):
+            return
+        fd, path = tempfile.mkstemp(prefix="fanout-", suffix=".csv")
+        os.close(fd)
+        try:
+            rows = value_rows(activity.client(), run.workflow_id, result)
+            count = await write_csv(rows, path, on_progress=lambda n: activity.heartbeat("csv", n))
+            log.info("run %s: CSV of %d rows (%d bytes)", run.workflow_id, count, os.path.getsize(path))
+            await self._upload(run, file=path, filename=csv_filename(run),
+                               title=f"{run.workflow_id}: every value ({count:,} rows)",
+                               initial_comment=f"Every value of `{run.workflow_id}` as CSV: {count:,} rows "
+                                               f"({', '.join(CSV_COLUMNS)}).")
+        finally:
+            os.unlink(path)
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    async def _post(self, channel: str, message: Message, thread_ts: str, what: str) -> str:
+        kwargs: dict[str, Any] = {"channel": channel, "text": message.text, "blocks": message.blocks}
+        if thread_ts:
+            kwargs["thread_ts"] = thread_ts
+        if message.metadata:
+            kwargs["metadata"] = message.metadata
+        response = await call(self.health, what, self.slack.chat_postMessage, **kwargs)
+        return str(response["ts"])
+
+    async def _update(self, run: RunInfo, message: Message, what: str) -> None:
+        kwargs: dict[str, Any] = {"channel": run.channel_id, "ts": run.message_ts, "text": message.text,
+                                  "blocks": message.blocks}
+        if message.metadata:
+            kwargs["metadata"] = message.metadata
+        await call(self.health, what, self.slack.chat_update, **kwargs)
+
+    async def _upload(self, run: RunInfo, **kwargs: Any) -> None:
+        await call(self.health, f"the upload of {kwargs['filename']}", self.slack.files_upload_v2,
+                   channel=run.channel_id, thread_ts=run.thread_ts or None, **kwargs)
+
+    async def _thread(self, run: RunInfo) -> list[dict[str, Any]]:
+        """The run's thread (with metadata and shared files): read only when a retry may repeat a post."""
+        messages: list[dict[str, Any]] = []
+        cursor = None
+        for _ in range(LOOKUP_PAGES):
+            response = await call(self.health, "reading the thread", self.slack.conversations_replies,
+                                  channel=run.channel_id, ts=run.thread_ts, include_all_metadata=True,
+                                  limit=LOOKUP_LIMIT, cursor=cursor)
+            messages += list(response.get("messages") or [])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not response.get("has_more") or not cursor:
+                break
+        return messages
+
+    async def _find_run_message(self, run: RunInfo) -> str | None:
+        if run.thread_ts:  # a retry's message is a reply in the original run's thread
+            return find_message(await self._thread(run), "fanout_started", run.workflow_id)
+        oldest = activity.info().scheduled_time.timestamp() - LOOKBACK_S
+        response = await call(self.health, "reading the channel", self.slack.conversations_history,
+                              channel=run.channel_id, oldest=f"{oldest:.6f}", include_all_metadata=True,
+                              limit=LOOKUP_LIMIT)
+        return find_message(list(response.get("messages") or []), "fanout_started", run.workflow_id)
+
+
+@activity.defn
+async def follow_run(input: FollowRun) -> FanoutResult:
+    """The result of a run an earlier version of the bot started without a reporter (adopted runs)."""
+    handle = activity.client().get_workflow_handle(input.workflow_id, result_type=FanoutResult)
+    waiting = asyncio.ensure_future(handle.result())
+    try:
+        while True:
+            done, _ = await asyncio.wait({waiting}, timeout=20)
+            if done:
+                return waiting.result()
+            activity.heartbeat()
+    except WorkflowFailureError as err:
+        status = ENDED_BY.get(type(err.cause).__name__, "failed") if err.cause else "failed"
+        raise ApplicationError(f"run {input.workflow_id} ended: {err.cause}", status, type="RunEnded",
+                               non_retryable=True) from None
+    finally:
+        waiting.cancel()
+
+
+def alt_text(result: FanoutResult) -> str:
+    """A one-line description of the timeline chart for screen readers (Slack's alt text)."""
+    ratio = speedup(result)
+    faster = f", {format_speedup(ratio)} faster than one after another" if ratio is not None else ""
+    return (f"Timeline of {len(result.spans):,} child workflows: {result.success_count:,} succeeded, "
+            f"{result.failure_count:,} failed, {result.cancelled_count:,} cancelled; "
+            f"wall time {format_secs(result.wall_s)}{faster}.")[:1000]

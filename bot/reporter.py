@@ -1,0 +1,295 @@
+"""ReporterWorkflow: a run's life in Slack, as durable Temporal work.
+
+The bot starts ``<run id>-slack`` on its own task queue (bot.queues). The reporter starts the run,
+the lab's ParentWorkflow ``<run id>``, as its child on the fan-out task queue, and makes every
+Slack call that follows the command's acknowledgement as an activity (bot.report): the run
+message, progress edits, the summary, the final edit, the timeline and the CSV. Its history records
+what was posted (a message's ts is its activity's result), so each happens exactly once however
+many bot replicas run, crash or restart; the ParentWorkflow never sees Slack.
+
+Edits never crowd out what matters: at most one is pending per run; they are spaced wider as a run
+ages (a run of a week makes ~200) and when Slack's edit budget is busy; the summary and the final
+edit go ahead of them (task queue priority); a pending edit is dropped at close and the final edit
+waits only for the one in flight, so no stale edit lands after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import Priority, RetryPolicy
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    CancelledError,
+    ChildWorkflowError,
+    TerminatedError,
+    WorkflowAlreadyStartedError,
+)
+from temporalio.exceptions import TimeoutError as TemporalTimeout
+from temporalio.workflow import ActivityCancellationType, ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from bot import queues
+    from bot.report import SlackReport, follow_run
+    from bot.runs import (
+        CancelRun,
+        EditOutcome,
+        EditProgress,
+        FollowRun,
+        NotifyStarter,
+        PostResult,
+        PostRunMessage,
+        ReportInput,
+        ReportOutcome,
+        RunInfo,
+    )
+    from bot.search_attributes import STATUS
+    from workflows.model import FanoutResult, Progress
+
+# Activity options. Bots may be down for hours: no schedule-to-start timeout, retries no more than
+# 10 s apart (a returning bot reports within seconds), and a day before reporting gives up.
+RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
+                    maximum_interval=timedelta(seconds=10))
+GIVE_UP_AFTER = timedelta(hours=24)
+CALL = timedelta(seconds=15)  # start-to-close of one Slack call (slack_sdk's HTTP timeout is 5 s)
+UPLOAD = timedelta(minutes=10)  # building and uploading a file: heartbeats every few seconds
+UPLOAD_HEARTBEAT = timedelta(seconds=30)
+FIRST = Priority(priority_key=1)  # run messages, summaries, final edits: ahead of any progress edit
+LAST = Priority(priority_key=5)  # progress edits
+EDITS_MAX = 500  # progress edits per run, at most (each is ~11 history events)
+
+# Results the reporter makes up for a run that ended in Temporal without one.
+ENDED_STATUSES = ("terminated", "timed_out", "failed", "canceled", "not_started")
+
+
+def edit_interval(age_s: float, base_s: float, queue_wait_s: float) -> float:
+    """Seconds until a run's next progress edit: ``base_s`` while it is young, then a twentieth of its
+    age (so a run of a week makes ~200 edits), and never sooner than 4x what the last edit waited for
+    Slack's budget (when the workspace is busy every run backs off, and the queue stays short)."""
+    return max(base_s, age_s / 20.0, 4.0 * queue_wait_s)
+
+
+@workflow.defn
+class ReporterWorkflow:
+    def __init__(self) -> None:
+        self._run_id = ""
+        self._child_started = False
+        self._run_done = False
+        self._cancelled_by = ""
+        self._stopped = ""  # why Slack reporting ended early ("" while it goes on)
+        self._last_progress: Progress | None = None
+
+    @workflow.run
+    async def run(self, input: ReportInput) -> ReportOutcome:
+        run = input.run
+        self._run_id = run.workflow_id
+        self._queue = workflow.info().task_queue
+        await self._tell_quota(input.quota_id, "confirm")
+        fanout = asyncio.create_task(self._fanout(input))
+        if not (input.adopt and run.message_ts):
+            run = await self._announce(run)
+        if run.message_ts:
+            await self._follow_progress(fanout, run, input.progress_interval_s)
+        result = await fanout
+        workflow.upsert_search_attributes([STATUS.value_set(result.status)])
+        workflow.upsert_memo({"success_count": result.success_count, "failure_count": result.failure_count,
+                              "total": result.total_children, "success_rate": result.success_rate,
+                              "wall_s": result.wall_s, "slack_thread_ts": run.thread_ts})
+        summary_ts = ""
+        if run.message_ts and not self._stopped:
+            summary_ts = await self._report(run, result)
+        await self._tell_quota(input.quota_id, "release")
+        return ReportOutcome(status=result.status, message_ts=run.message_ts, summary_ts=summary_ts,
+                             stopped=self._stopped, success_count=result.success_count,
+                             failure_count=result.failure_count, total=result.total_children)
+
+    # -- the run ----------------------------------------------------------------------------------
+
+    async def _fanout(self, input: ReportInput) -> FanoutResult:
+        """The run's result, or a stand-in for a run that ended without one (or never started)."""
+        try:
+            return await self._run_fanout(input)
+        finally:
+            self._run_done = True
+
+    async def _run_fanout(self, input: ReportInput) -> FanoutResult:
+        if input.adopt:  # an earlier bot started it: follow it from outside
+            self._child_started = True
+            try:
+                return await workflow.execute_activity(
+                    follow_run, FollowRun(self._run_id), task_queue=self._queue,
+                    start_to_close_timeout=timedelta(days=7), heartbeat_timeout=timedelta(seconds=60),
+                    retry_policy=RETRY)
+            except ActivityError as err:
+                return self._stand_in(input.run, _ended_status(err.cause))
+        try:
+            handle = await workflow.start_child_workflow(
+                "ParentWorkflow", input.request, id=self._run_id, task_queue=input.fanout_task_queue,
+                result_type=FanoutResult, parent_close_policy=ParentClosePolicy.REQUEST_CANCEL)
+        except WorkflowAlreadyStartedError:  # the id is taken by a workflow that is not ours: never touch it
+            workflow.logger.warning("Run %s not started: its id is taken", self._run_id)
+            return self._stand_in(input.run, "not_started")
+        self._child_started = True
+        try:
+            return await handle  # type: ignore[no-any-return]
+        except ChildWorkflowError as err:
+            return self._stand_in(input.run, _ended_status(err.cause))
+
+    @workflow.update
+    async def cancel(self, request: CancelRun) -> str:
+        """Cancel the run on behalf of ``request.user_id`` (the bot checked they may). The run keeps
+        what finished and reports a partial result; the ParentWorkflow records who asked."""
+        self._cancelled_by = request.user_id
+        workflow.upsert_memo({"cancelled_by": request.user_id})
+        await workflow.wait_condition(lambda: self._child_started or self._run_done)
+        if self._run_done:
+            return "finished"
+        try:
+            await workflow.get_external_workflow_handle(self._run_id).signal("request_cancel", request.user_id)
+        except Exception:  # it closed meanwhile
+            return "finished"
+        return "cancelling"
+
+    @cancel.validator
+    def _cancel_allowed(self, request: CancelRun) -> None:
+        # A rejection is not written to history; the bot tells the user why.
+        if self._run_done:
+            raise ApplicationError("the run has finished", type="RunFinished")
+        if self._cancelled_by:
+            raise ApplicationError(self._cancelled_by, type="AlreadyCancelling")
+
+    # -- Slack ------------------------------------------------------------------------------------
+
+    def _activity_queue(self, group: str) -> str:
+        return queues.activity_queue(self._queue, group)
+
+    def _start_slack(self, method: Any, arg: Any, group: str, *, priority: Priority = FIRST,
+                     retry: RetryPolicy = RETRY,
+                     cancellation: ActivityCancellationType = ActivityCancellationType.TRY_CANCEL
+                     ) -> workflow.ActivityHandle[Any]:
+        upload = group == queues.UPLOADS
+        return workflow.start_activity_method(
+            method, arg, task_queue=self._activity_queue(group), priority=priority, retry_policy=retry,
+            start_to_close_timeout=UPLOAD if upload else CALL, schedule_to_close_timeout=GIVE_UP_AFTER,
+            heartbeat_timeout=UPLOAD_HEARTBEAT if upload else None, cancellation_type=cancellation)
+
+    async def _slack(self, method: Any, arg: Any, group: str, *, priority: Priority = FIRST) -> Any:
+        """One Slack call; a Slack error that no retry can fix stops the run's reporting (recorded)."""
+        try:
+            return await self._start_slack(method, arg, group, priority=priority)
+        except ActivityError as err:
+            self._stop_on(err)
+            return None
+
+    def _stop_on(self, err: ActivityError) -> None:
+        cause = err.cause
+        if isinstance(cause, TemporalTimeout):
+            self._stopped = "gave up after 24 h"
+        elif isinstance(cause, ApplicationError) and cause.type == "SlackChannelUnavailable":
+            self._stopped = cause.message
+        elif isinstance(cause, ApplicationError) and cause.type == "SlackMessageGone":
+            return  # the run message was deleted: edits end, the summary still goes to the thread
+        else:
+            self._stopped = f"{type(cause).__name__}: {cause}"
+        workflow.logger.warning("Reporting of %s stopped: %s", self._run_id, self._stopped)
+
+    async def _announce(self, run: RunInfo) -> RunInfo:
+        ts = await self._slack(SlackReport.post_run_message, PostRunMessage(run), queues.POSTS)
+        if not ts:
+            if self._stopped:  # e.g. not_in_channel: one direct message to the starter, then silence
+                await self._notify_starter(run)
+            return run
+        return replace(run, message_ts=ts, thread_ts=run.thread_ts or ts)
+
+    async def _notify_starter(self, run: RunInfo) -> None:
+        if not run.user_id:
+            return
+        try:
+            await self._start_slack(SlackReport.notify_starter, NotifyStarter(run, self._stopped), queues.POSTS,
+                                    retry=replace(RETRY, maximum_attempts=5))
+        except ActivityError as err:
+            workflow.logger.warning("Could not tell %s why %s is not reported: %s", run.user_id, self._run_id, err)
+
+    async def _follow_progress(self, fanout: asyncio.Task[Any], run: RunInfo, base_s: float) -> None:
+        started = workflow.now()
+        edit_input = EditProgress(run, started_at=started.timestamp())
+        queue_wait = 0.0
+        for _ in range(EDITS_MAX):
+            age = (workflow.now() - started).total_seconds()
+            try:
+                await workflow.wait_condition(fanout.done, timeout=edit_interval(age, base_s, queue_wait))
+            except TimeoutError:  # asyncio's: the interval passed
+                pass
+            if fanout.done() or self._stopped:
+                return
+            edit = self._start_slack(SlackReport.edit_progress, edit_input, queues.EDITS, priority=LAST,
+                                     cancellation=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED)
+            await workflow.wait([fanout, edit], return_when=asyncio.FIRST_COMPLETED)
+            if not edit.done():
+                edit.cancel()  # the run closed: a pending edit is dropped, one in flight is waited for
+            try:
+                outcome: EditOutcome = await edit
+            except ActivityError as err:
+                if isinstance(err.cause, CancelledError):
+                    return
+                self._stop_on(err)
+                return  # the message is gone, or reporting stopped: no more edits
+            except asyncio.CancelledError:
+                return
+            if outcome.progress is not None:
+                self._last_progress = outcome.progress
+            queue_wait = outcome.queue_wait_s
+
+    async def _report(self, run: RunInfo, result: FanoutResult) -> str:
+        """The summary, then the final edit, then the files: one Slack call at a time for this run."""
+        posted = PostResult(run, result)
+        summary_ts = await self._slack(SlackReport.post_summary, posted, queues.POSTS) or ""
+        if self._stopped:
+            await self._notify_starter(run)
+            return summary_ts
+        await self._slack(SlackReport.final_edit, posted, queues.EDITS)
+        if result.status not in ENDED_STATUSES:
+            for upload in (SlackReport.upload_timeline, SlackReport.upload_csv):
+                if self._stopped:
+                    break
+                await self._slack(upload, posted, queues.UPLOADS, priority=Priority())
+        return summary_ts
+
+    async def _tell_quota(self, quota_id: str, signal: str) -> None:
+        if not quota_id:
+            return
+        try:
+            await workflow.get_external_workflow_handle(quota_id).signal(signal, self._run_id)
+        except Exception as err:  # the quota workflow has gone (idle): nothing to tell
+            workflow.logger.info("Quota %s not told %s: %s", quota_id, signal, err)
+
+    def _stand_in(self, run: RunInfo, status: str) -> FanoutResult:
+        """A result for a run that ended in Temporal without one (terminated, timed out, failed), from
+        the last progress its edits saw, so the thread still says how it ended."""
+        p = self._last_progress
+        total = p.total if p else run.value_count
+        succeeded, failed = (p.succeeded, p.failed) if p else (0, 0)
+        return FanoutResult(
+            total_children=total, successful_results=[], failed_children=[], success_count=succeeded,
+            failure_count=failed, success_rate=succeeded / total if total else 0.0,
+            cancelled_count=total - succeeded - failed, status=status, sequential=run.sequential,
+            batch_size=run.batch_size, wall_s=p.elapsed_s if p else 0.0, results_complete=False,
+            cancelled_by=self._cancelled_by,
+        )
+
+
+def _ended_status(cause: BaseException | None) -> str:
+    if isinstance(cause, TerminatedError):
+        return "terminated"
+    if isinstance(cause, TemporalTimeout):
+        return "timed_out"
+    if isinstance(cause, CancelledError):
+        return "canceled"
+    if isinstance(cause, ApplicationError) and cause.type == "RunEnded" and cause.details:
+        return str(cause.details[0])
+    return "failed"

@@ -1,0 +1,127 @@
+"""The bot as a Temporal worker: its workflows (reporters, per-user quotas) and its Slack activities.
+
+Every bot replica of a workspace runs the same workers on the same task queues (bot.queues): a
+replica adds capacity, not load. Each Slack method group's queue carries Temporal's queue-wide rate
+limit, the same on every replica, so together they stay inside Slack's budget. The bot makes no
+periodic Temporal calls of its own: between runs its only traffic is its workers' long polls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+from temporalio.client import Client
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.worker import Worker
+
+from bot import queues
+from bot import search_attributes as sa
+from bot.config import Settings
+from bot.quota import UserRunsWorkflow
+from bot.report import SlackReport, follow_run
+from bot.reporter import ReporterWorkflow
+from bot.runs import ReportInput, from_memo, reporter_id, to_memo
+from bot.slack_calls import SlackHealth
+from bot.start import ui_url
+from workflows.model import FanoutRequest
+
+log = logging.getLogger("fanout.service")
+SLACK_HTTP_TIMEOUT_S = 5  # well below the activities' 15 s start-to-close
+SHUTDOWN_GRACE = timedelta(seconds=10)
+
+
+def activity_slack_client(settings: Settings) -> AsyncWebClient:
+    """The activities' Slack client: no retry handlers at all, Temporal retries (bot.slack_calls)."""
+    return AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url,
+                          timeout=SLACK_HTTP_TIMEOUT_S, retry_handlers=[])
+
+
+def build_workers(client: Client, settings: Settings, workflow_queue: str, report: SlackReport) -> list[Worker]:
+    budget = settings.slack_budget
+
+    def slack_queue(group: str, activities: list[Any], **options: Any) -> Worker:
+        return Worker(client, task_queue=queues.activity_queue(workflow_queue, group), activities=activities,
+                      max_task_queue_activities_per_second=budget.per_second(group),
+                      max_concurrent_activity_task_polls=2, graceful_shutdown_timeout=SHUTDOWN_GRACE, **options)
+
+    return [
+        Worker(client, task_queue=workflow_queue, workflows=[ReporterWorkflow, UserRunsWorkflow],
+               activities=[follow_run], graceful_shutdown_timeout=SHUTDOWN_GRACE),
+        slack_queue(queues.POSTS, [report.post_run_message, report.post_summary, report.notify_starter]),
+        slack_queue(queues.EDITS, [report.edit_progress, report.final_edit]),
+        slack_queue(queues.UPLOADS, [report.upload_timeline, report.upload_csv], max_concurrent_activities=2),
+    ]
+
+
+async def adopt_legacy_runs(client: Client, settings: Settings, workflow_queue: str, team_id: str) -> int:
+    """Runs an earlier version of the bot started (a ParentWorkflow with a Slack memo, no reporter) get
+    a reporter that follows them to their summary. Once, at start; a run adopted already is skipped
+    (Temporal refuses a second reporter of the same id)."""
+    query = (f"WorkflowType = 'ParentWorkflow' AND ExecutionStatus = 'Running' AND ParentWorkflowId IS NULL "
+             f"AND TaskQueue = '{settings.task_queue}'")
+    adopted = 0
+    async for wf in client.list_workflows(query):
+        memo = await wf.memo()
+        run = from_memo(wf.id, memo, ui_url(settings.temporal_ui_url, client.namespace, wf.id))
+        if run is None:
+            continue
+        run = replace(run, team_id=run.team_id or team_id)
+        attributes = sa.for_run(run.team_id, run.channel_id, run.user_id)
+        try:
+            await client.start_workflow(
+                ReporterWorkflow.run,
+                ReportInput(run, FanoutRequest(ranges=[]), settings.task_queue, settings.progress_interval_s,
+                            adopt=True),
+                id=reporter_id(wf.id), task_queue=workflow_queue, memo={**to_memo(run), "adopted": True},
+                search_attributes=attributes, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
+        except WorkflowAlreadyStartedError:
+            continue
+        adopted += 1
+    if adopted:
+        log.info("adopted %d run(s) started before reporters existed", adopted)
+    return adopted
+
+
+@dataclass
+class BotWorkers:
+    """Runs the bot's workers once Temporal is reachable (the bot answers commands meanwhile)."""
+
+    settings: Settings
+    workflow_queue: str
+    team_id: str
+    connect: Any  # async () -> Client: the workers' client, with patient retries
+    health: SlackHealth = field(default_factory=SlackHealth)
+    running: bool = False
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Until ``stop``: connect (retrying), check the search attributes (ConfigError if missing),
+        adopt legacy runs, then serve. Workers finish their in-flight tasks on the way out."""
+        connecting = asyncio.ensure_future(self.connect())
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not connecting.done():
+            connecting.cancel()
+            return
+        stopping.cancel()
+        client: Client = connecting.result()
+        await sa.check(client)
+        report = SlackReport(activity_slack_client(self.settings), self.health)
+        async with AsyncExitStack() as stack:
+            for worker in build_workers(client, self.settings, self.workflow_queue, report):
+                await stack.enter_async_context(worker)
+            self.running = True
+            log.info("bot workers on %s (+ .%s)", self.workflow_queue, ", .".join(queues.GROUPS[:3]))
+            try:
+                await adopt_legacy_runs(client, self.settings, self.workflow_queue, self.team_id)
+            except Exception as err:  # adoption is a courtesy to old runs: never stop the bot for it
+                log.warning("could not look for runs to adopt: %s", err)
+            await stop.wait()
+            log.info("shutting down workers: finishing in-flight tasks")
+        self.running = False
