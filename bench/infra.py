@@ -18,6 +18,8 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
+from bot.search_attributes import dev_server_args
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 RESULTS = ROOT / "bench" / "results"
@@ -77,7 +79,7 @@ class Stack:
         port = free_port()
         self.spawn("temporal", [temporal_cli(), "server", "start-dev", "--headless", "--ip", "127.0.0.1",
                                 "--port", str(port), "--http-port", str(free_port()),
-                                "--metrics-port", str(free_port()), "--log-level", "error"])
+                                "--metrics-port", str(free_port()), "--log-level", "error", *dev_server_args()])
         self.address = f"127.0.0.1:{port}"
         deadline = time.monotonic() + 30
         while True:

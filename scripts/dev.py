@@ -2,16 +2,23 @@
 
     python scripts/dev.py [--no-bot] [--temporal-port 7233] [--ui-port 8233] [--data-dir .dev] [--env-file .env]
 
-Loads ``.env`` (the environment wins). Starts the Temporal dev server from the venv unless TEMPORAL_ADDRESS
-is set (an open port is reused), then ``worker.py``, then the bot: ``python -m bot`` when Slack tokens are
-set, else the console ``python -m bot.console`` in the foreground. Server and worker output go to
-``<data-dir>/temporal.log`` and ``<data-dir>/worker.log``. Ctrl-C or SIGTERM stops everything (exit 0);
-a child that dies on its own stops the rest (exit 1).
+Loads ``.env`` (the environment wins). Starts the Temporal dev server from the venv, with /fanout's search
+attributes registered (bot.search_attributes; added to a ``temporal.db`` older than them), unless
+TEMPORAL_ADDRESS is set or the port is already open (that server is reused as it is, and left running:
+``make dev`` did not start it, and says so); then ``worker.py``, then the bot:
+``python -m bot`` when Slack tokens are set, else the console ``python -m bot.console`` in the foreground.
+Server and worker output go to ``<data-dir>/temporal.log`` and ``<data-dir>/worker.log``.
+
+Ctrl-C, SIGTERM or SIGHUP stops everything (exit 0); a child that dies on its own stops the rest (exit 1).
+SIGHUP is what closing the terminal delivers, and only to the foreground process group (this script, its
+``make`` and the console): the dev server, the worker and the bot run in their own process groups, so they
+get nothing from a hang-up and this script stops them. Under ``nohup`` (SIGHUP ignored) a hang-up stops nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -26,8 +33,13 @@ from pathlib import Path
 from dotenv import load_dotenv
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # `python scripts/dev.py` puts scripts/ first: import this checkout's bot
+from bot.search_attributes import TYPE_NAME, dev_server_args, missing  # noqa: E402  (temporalio only, no Bolt)
+
 STOP_GRACE_S = 10.0
 START_TIMEOUT_S = 30.0
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 @dataclass
@@ -39,15 +51,26 @@ class Child:
 
 
 class Stop(Exception):
-    """Ctrl-C or SIGTERM arrived."""
+    """Ctrl-C, SIGTERM or SIGHUP arrived."""
 
 
 class Fatal(Exception):
     """Cannot start; the message says why."""
 
 
+def write_err(text: str) -> None:
+    """Write to stderr; once the terminal is gone, quietly drop the output instead of failing."""
+    try:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+    except OSError:
+        # After a hang-up, writes to the terminal fail with EIO: an exception here would abandon stopping
+        # the children half-way, so the rest of our messages go nowhere.
+        sys.stderr = open(os.devnull, "w")
+
+
 def say(msg: str) -> None:
-    print(f"dev: {msg}", file=sys.stderr, flush=True)
+    write_err(f"dev: {msg}\n")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -107,18 +130,78 @@ def temporal_binary() -> str:
     return found
 
 
+def temporal_cli(args: list[str], address: str, namespace: str) -> subprocess.CompletedProcess[str] | None:
+    """Run a ``temporal`` client command against ``address`` (no profile or TEMPORAL_* settings); None if it hangs."""
+    cmd = [temporal_binary(), *args, "--address", address, "--namespace", namespace, "--command-timeout", "10s",
+           "--disable-config-file", "--disable-config-env"]
+    try:
+        return subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+
+
+def custom_search_attributes(address: str, namespace: str) -> dict[str, str] | None:
+    """The namespace's custom search attributes (name -> type), or None when the server does not say."""
+    done = temporal_cli(["operator", "search-attribute", "list", "--output", "json"], address, namespace)
+    if done is None or done.returncode != 0:
+        return None
+    try:
+        found = json.loads(done.stdout).get("customAttributes") or {}
+    except (ValueError, AttributeError):
+        return None
+    return dict(found) if isinstance(found, dict) else None
+
+
+def ensure_search_attributes(address: str, namespace: str) -> None:
+    """Register /fanout's search attributes the dev server lacks.
+
+    ``--search-attribute`` takes effect only when the dev server creates its database: a ``temporal.db`` from
+    an older ``make dev`` keeps the attributes it was created with, so the missing ones are added here.
+    """
+    registered = custom_search_attributes(address, namespace)
+    if registered is None:
+        say(f"could not list the search attributes of namespace {namespace!r}; runs may not be findable")
+        return
+    names = missing(registered)
+    for name in names:  # one per call: the CLI (1.9.1) registers only the first of several --name flags
+        done = temporal_cli(["operator", "search-attribute", "create", "--name", name, "--type", TYPE_NAME],
+                            address, namespace)
+        if done is None or done.returncode != 0:
+            why = done.stderr.strip() if done else "timed out"
+            raise Fatal(f"cannot register search attribute {name} in namespace {namespace!r}: {why}")
+    if names:
+        say(f"registered search attributes {', '.join(names)} (the database predates them)")
+
+
+def check_reused_server(address: str, namespace: str) -> None:
+    """Say which of /fanout's search attributes a server we did not start lacks (we do not change it)."""
+    registered = custom_search_attributes(address, namespace)
+    if registered is None:
+        say(f"could not list the search attributes of namespace {namespace!r} there (is it a Temporal server?)")
+        return
+    for name in missing(registered):
+        say(f"it lacks search attribute {name}: temporal operator search-attribute create --address {address} "
+            f"--namespace {namespace} --name {name} --type {TYPE_NAME}")
+
+
 def start_temporal(args: argparse.Namespace, env: dict[str, str], children: list[Child], stopping: list[bool]) -> None:
     """Start the dev server (added to ``children``) and wait for its port; reuse a server already there."""
     port = args.temporal_port
     env["TEMPORAL_ADDRESS"] = f"127.0.0.1:{port}"
     env.setdefault("TEMPORAL_UI_URL", f"http://localhost:{args.ui_port}")
+    namespace = env.get("TEMPORAL_NAMESPACE", "").strip() or "default"
     if port_open(port):
-        say(f"port {port} is already open: using the Temporal server running there (not starting one)")
+        say(f"WARNING: port {port} is already open: reusing the Temporal server there. This `make dev` did NOT "
+            "start it and will NOT stop it (your own server, or one an earlier `make dev` left running), and "
+            "registers no /fanout search attributes on it.")
+        say(f"for a server of its own: stop what listens on {port}, or pick another port "
+            f"(make dev DEV_ARGS='--temporal-port {port + 1} --ui-port {args.ui_port + 1}')")
+        check_reused_server(env["TEMPORAL_ADDRESS"], namespace)
         return
     cmd = [temporal_binary(), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port)]
     cmd += ["--ui-port", str(args.ui_port), "--db-filename", str(args.data_dir / "temporal.db"), "--log-level", "warn"]
-    namespace = env.get("TEMPORAL_NAMESPACE", "").strip()
-    if namespace and namespace != "default":
+    cmd += dev_server_args()  # /fanout's search attributes, on every namespace it creates
+    if namespace != "default":
         cmd += ["--namespace", namespace]
     log = args.data_dir / "temporal.log"
     child = spawn("temporal", cmd, env, log)
@@ -131,6 +214,14 @@ def start_temporal(args: argparse.Namespace, env: dict[str, str], children: list
             why = f"exited with code {child.proc.returncode}" if child.proc.returncode is not None else "timed out"
             raise Fatal(f"Temporal dev server {why} before port {port} opened; last lines of {show(log)}:\n{tail(log)}")
         time.sleep(0.1)
+    try:
+        ensure_search_attributes(env["TEMPORAL_ADDRESS"], namespace)
+    except Fatal:
+        if stopping[0]:
+            raise Stop from None  # the Ctrl-C or hang-up reached the CLI as well (our process group)
+        raise
+    if stopping[0]:
+        raise Stop
     say(f"Temporal dev server on 127.0.0.1:{port}")
     say(f"Temporal Web UI: http://localhost:{args.ui_port}")
 
@@ -180,19 +271,19 @@ def stop_all(children: list[Child]) -> None:
 
 
 def supervise(children: list[Child], stopping: list[bool]) -> int:
-    """Wait for Ctrl-C/SIGTERM (0) or a child's exit (1; 0 when the user quits the console)."""
+    """Wait for Ctrl-C/SIGTERM/SIGHUP (0) or a child's exit (1; 0 when the user quits the console)."""
     while not stopping[0]:
         for child in children:
             code = child.proc.poll()
             if code is None:
                 continue
-            if not child.own_group and code in (0, 130, -signal.SIGINT):
-                say("console closed: stopping")
+            if not child.own_group and code in (0, 130, -signal.SIGINT, -signal.SIGHUP):
+                say("console closed: stopping")  # Ctrl-D, Ctrl-C, or the terminal hung up (SIGHUP or EOF)
                 return 0
             say(f"{child.name} exited unexpectedly with code {code}")
             if child.log:
                 say(f"last lines of {show(child.log)}:")
-                print(tail(child.log), file=sys.stderr, end="")
+                write_err(tail(child.log))
             return 1
         time.sleep(0.2)
     say("stopping")
@@ -210,8 +301,10 @@ def main(argv: list[str] | None = None) -> int:
     def on_signal(signum: int, frame: object) -> None:
         stopping[0] = True
 
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    for sig in STOP_SIGNALS:
+        if sig == signal.SIGHUP and signal.getsignal(sig) == signal.SIG_IGN:
+            continue  # nohup: the user asked to survive the hang-up (and the children inherit that)
+        signal.signal(sig, on_signal)
     children: list[Child] = []
     try:
         if env.get("TEMPORAL_ADDRESS", "").strip():

@@ -19,6 +19,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from bot import search_attributes
 from bot.config import Settings
 from worker import WORKFLOW_RUNNER, WORKFLOWS
 
@@ -42,6 +43,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         dev_server_existing_path=temporal_cli(),
         ui=False,
         dev_server_log_level="error",
+        search_attributes=list(search_attributes.ALL),  # registered on the dev server, as `make dev` does
     )
     try:
         yield env

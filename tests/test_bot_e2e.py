@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 
@@ -99,21 +98,14 @@ async def test_forged_requests_are_refused(bot: BotUnderTest):
     assert len(bot.fake.calls_to("chat.postMessage")) == posts_before
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 async def test_temporal_unreachable_gives_private_error_and_recovers(fake_slack: FakeSlack, task_queue: str):
-    from temporalio.testing import WorkflowEnvironment
     from temporalio.worker import Worker
 
-    from tests.conftest import temporal_cli
+    from tests.entrypoints import dev_server_ports, start_dev_server
     from worker import WORKFLOW_RUNNER, WORKFLOWS
 
-    port = free_port()
-    address = f"127.0.0.1:{port}"
+    ports = dev_server_ports()  # nothing listens there yet (outside the ephemeral range: nobody is handed it)
+    address = ports.address
     bot, runner = await serve_bot(settings_for_tests(fake_slack.base_url, "recover-queue"), fake_slack, address)
     try:
         responses_before = len(fake_slack.responses)
@@ -126,8 +118,7 @@ async def test_temporal_unreachable_gives_private_error_and_recovers(fake_slack:
         assert not started_messages(fake_slack, "C-down")
 
         # Temporal comes up on that address: the same bot works, no restart.
-        env = await WorkflowEnvironment.start_local(dev_server_existing_path=temporal_cli(), port=port, ui=False,
-                                                    dev_server_log_level="error")
+        env = await start_dev_server(ports)
         try:
             async with Worker(env.client, task_queue="recover-queue",
                               workflows=WORKFLOWS, workflow_runner=WORKFLOW_RUNNER):

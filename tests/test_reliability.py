@@ -179,6 +179,7 @@ async def test_bot_starts_while_temporal_is_down_and_connects_when_it_can(fake_s
     from temporalio.testing import WorkflowEnvironment
     from temporalio.worker import Worker
 
+    from bot import search_attributes
     from tests.conftest import temporal_cli
     from worker import WORKFLOW_RUNNER, WORKFLOWS
 
@@ -192,7 +193,8 @@ async def test_bot_starts_while_temporal_is_down_and_connects_when_it_can(fake_s
         await fake_slack.wait_for(lambda: len(fake_slack.responses) > before, timeout=3.0)
         assert "unreachable" in str(fake_slack.responses[-1]).lower()
         env = await WorkflowEnvironment.start_local(dev_server_existing_path=temporal_cli(), port=port, ui=False,
-                                                    dev_server_log_level="error")
+                                                    dev_server_log_level="error",
+                                                    search_attributes=list(search_attributes.ALL))
         try:
             async with Worker(env.client, task_queue="early-queue",
                               workflows=WORKFLOWS, workflow_runner=WORKFLOW_RUNNER):

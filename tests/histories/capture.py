@@ -18,6 +18,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from bot import search_attributes
 from worker import WORKFLOW_RUNNER, WORKFLOWS
 from workflows.model import FanoutRequest, SlackMessage, ValueRange
 from workflows.parent import ParentWorkflow
@@ -94,7 +95,8 @@ async def save(client: Client, name: str, workflow_id: str) -> None:
 
 async def main() -> int:
     temporal = shutil.which("temporal") or shutil.which("temporal", path=str(Path(sys.executable).parent))
-    env = await WorkflowEnvironment.start_local(dev_server_existing_path=temporal, ui=False)
+    env = await WorkflowEnvironment.start_local(dev_server_existing_path=temporal, ui=False,
+                                                search_attributes=list(search_attributes.ALL))
     try:
         async with Worker(env.client, task_queue=QUEUE, workflows=WORKFLOWS, workflow_runner=WORKFLOW_RUNNER):
             for name, handle in (await shapes(env.client)).items():
