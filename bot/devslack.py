@@ -99,9 +99,8 @@ class FakeSlack:
         self._messages: list[PostedMessage] = []
         self._uploads: dict[str, dict[str, Any]] = {}  # file_id -> {"filename", "length", "content"}
         # method -> [(status, retry_after, error, only for messages of this metadata event_type)]
-        self._failures: dict[str, list[tuple[int, int, str, Callable[[dict[str, Any]], bool]]]] = {}
+        self._failures: dict[str, list[tuple[int, int, str, Callable[[dict[str, Any]], bool], bool]]] = {}
         self._seq = 0
-        self._file_seq = 0  # file shares get their own ts sequence, leaving messages' unchanged
         self._upload_seq = 0
         self._clear_workspace()
         self._runner: web.AppRunner | None = None
@@ -214,16 +213,18 @@ class FakeSlack:
     def fail_next(
         self, method: str, *, status: int = 429, retry_after: int = 1, times: int = 1, error: str = "ratelimited",
         event_type: str | None = None, match: Callable[[dict[str, Any]], bool] | None = None,
+        after_acting: bool = False,
     ) -> None:
         """Fail the next ``times`` calls of ``method`` — only those posting a message whose metadata has
-        ``event_type``, and only those whose parameters ``match``, if given."""
+        ``event_type``, and only those whose parameters ``match``, if given. ``after_acting``: Slack does what
+        was asked, but the answer is lost (the failure goes back instead): the caller cannot tell."""
         def applies(params: dict[str, Any]) -> bool:
             metadata = params.get("metadata")
             if event_type is not None and not (isinstance(metadata, dict) and metadata.get("event_type") == event_type):
                 return False
             return match is None or match(params)
 
-        self._failures.setdefault(method, []).extend([(status, retry_after, error, applies)] * times)
+        self._failures.setdefault(method, []).extend([(status, retry_after, error, applies, after_acting)] * times)
 
     def reset(self) -> None:
         """Forget everything recorded, the rate-limit counts and the workspace's state (archived channels, revoked
@@ -296,7 +297,7 @@ class FakeSlack:
     def _save(self) -> None:
         if self.state_path is None:
             return
-        state = {"version": 1, "seq": self._seq, "file_seq": self._file_seq, "upload_seq": self._upload_seq,
+        state = {"version": 1, "seq": self._seq, "upload_seq": self._upload_seq,
                  "messages": [asdict(m) for m in self._messages],
                  "files": [{k: v for k, v in f.items() if k != "content"} for f in self.files]}
         tmp = self.state_path.with_name(f".{self.state_path.name}.{os.getpid()}.tmp")
@@ -308,7 +309,6 @@ class FakeSlack:
             return
         state = json.loads(self.state_path.read_text())
         self._seq = max(self._seq, int(state.get("seq", 0)))
-        self._file_seq = max(self._file_seq, int(state.get("file_seq", 0)))
         self._upload_seq = max(self._upload_seq, int(state.get("upload_seq", 0)))
         self._messages[:] = [PostedMessage(**m) for m in state.get("messages", [])]
         self.files[:] = [{**f, "content": b""} for f in state.get("files", [])]
@@ -328,13 +328,11 @@ class FakeSlack:
         token = auth[len("Bearer "):] if auth.startswith("Bearer ") else str(params.pop("token", ""))
         call = ApiCall(method, params, token, self.clock())
         self.attempts.append(call)
-        if failure := self._take_failure(method, params):
-            call.status, retry_after, call.error = failure
+        failure = self._take_failure(method, params)
+        if failure and not failure[3]:
+            call.status, retry_after, call.error, _ = failure
             self.failed_calls.append(call)
-            if call.status == 429:
-                return _ratelimited(retry_after, call.error)
-            reason = call.error if call.error != "ratelimited" else "server_error"
-            return web.Response(status=call.status, text=f"{call.status} {reason}")  # text/plain, like a proxy's
+            return _failure(call.status, retry_after, call.error)
         if error := self._auth_error(method, token, params):
             call.error = error
             return web.json_response({"ok": False, "error": error})
@@ -353,14 +351,17 @@ class FakeSlack:
                 self.on_call(call)
             except Exception:
                 log.exception("FakeSlack on_call hook failed")
+        if failure:  # done, but the answer is lost on its way back
+            self.failed_calls.append(call)
+            return _failure(failure[0], failure[1], failure[2])
         return web.json_response(result)
 
-    def _take_failure(self, method: str, params: dict[str, Any]) -> tuple[int, int, str] | None:
+    def _take_failure(self, method: str, params: dict[str, Any]) -> tuple[int, int, str, bool] | None:
         pending = self._failures.get(method, [])
-        for i, (status, retry_after, error, applies) in enumerate(pending):
+        for i, (status, retry_after, error, applies, after_acting) in enumerate(pending):
             if applies(params):
                 del pending[i]
-                return status, retry_after, error
+                return status, retry_after, error, after_acting
         return None
 
     def _auth_error(self, method: str, token: str, params: dict[str, Any]) -> str | None:
@@ -420,8 +421,9 @@ class FakeSlack:
     # -- API methods: messages --------------------------------------------------------------------------------
 
     def _next_ts(self) -> str:
-        self._seq += 100
-        return f"{1_700_000_000 + self._seq // 1_000_000}.{self._seq % 1_000_000:06d}"
+        """Like Slack's: the epoch time in microseconds, unique (and increasing) within the workspace."""
+        self._seq = max(int(self.wall_clock() * 1_000_000), self._seq + 1)
+        return f"{self._seq // 1_000_000}.{self._seq % 1_000_000:06d}"
 
     def _find(self, channel: str, ts: str) -> PostedMessage | None:
         return next((m for m in self._messages if m.channel == channel and m.ts == ts), None)
@@ -535,8 +537,7 @@ class FakeSlack:
         for e in entries:
             upload = self._uploads[str(e["id"])]
             title = e.get("title") or upload["filename"]
-            self._file_seq += 1
-            self.files.append({"id": e["id"], "ts": f"1800000000.{self._file_seq:06d}", "title": title,
+            self.files.append({"id": e["id"], "ts": self._next_ts(), "title": title,
                                "filename": upload["filename"], "channel_id": channel,
                                "thread_ts": p.get("thread_ts"), "content": upload["content"] or b"",
                                "initial_comment": p.get("initial_comment")})
@@ -579,6 +580,13 @@ async def _read_body(request: web.Request) -> dict[str, Any]:
 
 def _unknown_method(p: dict[str, Any]) -> dict[str, Any]:
     return {"ok": False, "error": "unknown_method"}
+
+
+def _failure(status: int, retry_after: int, error: str) -> web.Response:
+    if status == 429:
+        return _ratelimited(retry_after, error)
+    reason = error if error != "ratelimited" else "server_error"
+    return web.Response(status=status, text=f"{status} {reason}")  # text/plain, like a proxy's error page
 
 
 def _ratelimited(retry_after: int, error: str = "ratelimited") -> web.Response:

@@ -174,13 +174,13 @@ class Operations:
         found = await self._find(run_id, team_id, channel_id, respond)
         if found is None:
             return
-        if (refusal := self.may_cancel(found, user_id)) is not None:
-            await self._tell(respond, refusal)
-            return
         not_running = (f"Run {code(run_id)} is not running; nothing to cancel. "
                        f"`/fanout status {escape(run_id)}` shows how it ended.")
-        if not found.reporter_running:
+        if not found.run_running:
             await self._tell(respond, not_running)
+            return
+        if (refusal := self.may_cancel(found, user_id)) is not None:
+            await self._tell(respond, refusal)
             return
         try:
             async with asyncio.timeout(COMMAND_BUDGET_S):

@@ -1,10 +1,10 @@
 """The per-user cap (FANOUT_MAX_RUNS_PER_USER): one small workflow per Slack user holds their runs.
 
 Visibility lags, so counting running workflows would let two quick commands both slip past the
-cap. Instead the bot asks this workflow first, with update-with-start: Temporal runs one update at a
-time per workflow, so of two commands racing for the last slot exactly one gets it. The validator
-refuses an update over the cap (a rejection is not written to history) and says which runs hold the
-slots. A run holds its slot from the command until its reporter lets go — after the summary and the
+cap. Instead the bot asks this workflow first, with update-with-start: its update handlers run one at
+a time, so of two commands racing for the last slot exactly one gets it. The validator refuses most
+updates over the cap (a rejection is not written to history), the handler the rest, and both say
+which runs hold the slots. A run holds its slot from the command until its reporter lets go — after the summary and the
 files, so a run still reporting counts — and a slot the bot took for a run whose reporter never
 started (the bot died in between) is freed after CONFIRM_WITHIN_S.
 
@@ -41,13 +41,14 @@ def quota_id(workflow_queue: str, user_id: str) -> str:
 
 @workflow.defn
 class UserRunsWorkflow:
-    def __init__(self) -> None:
-        self._held: dict[str, float] = {}
+    @workflow.init
+    def __init__(self, held: Held) -> None:
+        # Set here, not in run(): the update that starts the workflow is handled before run() begins.
+        self._held: dict[str, float] = dict(held.runs)
         self._changed = False
 
     @workflow.run
     async def run(self, held: Held) -> None:
-        self._held = dict(held.runs)
         while True:
             self._changed = False
             deadlines = [d for d in self._held.values() if d > 0]
@@ -72,6 +73,9 @@ class UserRunsWorkflow:
     @workflow.update
     def acquire(self, request: Acquire) -> list[str]:
         """Take a slot for ``request.run_id``; returns the user's runs (it included). Taking it again is a no-op."""
+        # Checked again here: updates that arrive together are all validated before any handler runs.
+        # Handlers run one at a time and this one never awaits, so the check and the take are atomic.
+        self._has_room(request)
         if request.run_id not in self._held:
             self._held[request.run_id] = workflow.time() + CONFIRM_WITHIN_S
             self._changed = True
@@ -79,6 +83,7 @@ class UserRunsWorkflow:
 
     @acquire.validator
     def _has_room(self, request: Acquire) -> None:
+        """Most refusals end here, unwritten to history."""
         if request.run_id not in self._held and len(self._held) >= request.cap:
             raise ApplicationError(f"{len(self._held)} runs going", list(self._held), type="RunCap")
 

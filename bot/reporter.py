@@ -76,8 +76,11 @@ def edit_interval(age_s: float, base_s: float, queue_wait_s: float) -> float:
 
 @workflow.defn
 class ReporterWorkflow:
-    def __init__(self) -> None:
-        self._run_id = ""
+    @workflow.init
+    def __init__(self, input: ReportInput) -> None:
+        # Set here, not in run(): an update may be handled before run() begins.
+        self._run_id = input.run.workflow_id
+        self._queue = workflow.info().task_queue
         self._child_started = False
         self._run_done = False
         self._cancelled_by = ""
@@ -87,8 +90,6 @@ class ReporterWorkflow:
     @workflow.run
     async def run(self, input: ReportInput) -> ReportOutcome:
         run = input.run
-        self._run_id = run.workflow_id
-        self._queue = workflow.info().task_queue
         await self._tell_quota(input.quota_id, "confirm")
         fanout = asyncio.create_task(self._fanout(input))
         if not (input.adopt and run.message_ts):
@@ -183,30 +184,31 @@ class ReporterWorkflow:
         try:
             return await self._start_slack(method, arg, group, priority=priority)
         except ActivityError as err:
-            self._stop_on(err)
+            await self._stop_on(err, arg.run)
             return None
 
-    def _stop_on(self, err: ActivityError) -> None:
+    async def _stop_on(self, err: ActivityError, run: RunInfo) -> None:
         cause = err.cause
+        if isinstance(cause, ApplicationError) and cause.type == "SlackMessageGone":
+            return  # the run message was deleted: edits end, the summary still goes to the thread
         if isinstance(cause, TemporalTimeout):
             self._stopped = "gave up after 24 h"
         elif isinstance(cause, ApplicationError) and cause.type == "SlackChannelUnavailable":
             self._stopped = cause.message
-        elif isinstance(cause, ApplicationError) and cause.type == "SlackMessageGone":
-            return  # the run message was deleted: edits end, the summary still goes to the thread
         else:
             self._stopped = f"{type(cause).__name__}: {cause}"
         workflow.logger.warning("Reporting of %s stopped: %s", self._run_id, self._stopped)
+        if isinstance(cause, ApplicationError) and cause.type == "SlackChannelUnavailable":
+            await self._notify_starter(run)  # e.g. not_in_channel: one direct message, then silence
 
     async def _announce(self, run: RunInfo) -> RunInfo:
         ts = await self._slack(SlackReport.post_run_message, PostRunMessage(run), queues.POSTS)
         if not ts:
-            if self._stopped:  # e.g. not_in_channel: one direct message to the starter, then silence
-                await self._notify_starter(run)
             return run
         return replace(run, message_ts=ts, thread_ts=run.thread_ts or ts)
 
     async def _notify_starter(self, run: RunInfo) -> None:
+        """The one direct message to who started a run the bot cannot post about, saying how to fix it."""
         if not run.user_id:
             return
         try:
@@ -237,7 +239,7 @@ class ReporterWorkflow:
             except ActivityError as err:
                 if isinstance(err.cause, CancelledError):
                     return
-                self._stop_on(err)
+                await self._stop_on(err, run)
                 return  # the message is gone, or reporting stopped: no more edits
             except asyncio.CancelledError:
                 return
@@ -250,7 +252,6 @@ class ReporterWorkflow:
         posted = PostResult(run, result)
         summary_ts = await self._slack(SlackReport.post_summary, posted, queues.POSTS) or ""
         if self._stopped:
-            await self._notify_starter(run)
             return summary_ts
         await self._slack(SlackReport.final_edit, posted, queues.EDITS)
         if result.status not in ENDED_STATUSES:

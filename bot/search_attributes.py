@@ -56,9 +56,10 @@ def missing(registered: Mapping[str, object]) -> list[str]:
 
 
 def create_commands(names: list[str]) -> str:
-    """The operator's one-liner to register ``names`` on a self-hosted cluster."""
-    names_flags = " ".join(f"--name {name}" for name in names)
-    return f"temporal operator search-attribute create {names_flags} --type {TYPE_NAME}"
+    """The operator's one-liner to register ``names`` on a self-hosted cluster. One command per name: the
+    CLI (1.9.1) takes several ``--name`` flags but registers only the first."""
+    return " && ".join(f"temporal operator search-attribute create --name {name} --type {TYPE_NAME}"
+                       for name in names)
 
 
 async def check(client: Client) -> None:

@@ -3,12 +3,14 @@ Slack Web API, and the real Bolt app served over HTTP."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import shutil
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -71,13 +73,23 @@ async def task_queue(client: Client) -> AsyncIterator[str]:
 
 @pytest.fixture(scope="session")
 async def fake_slack() -> AsyncIterator[FakeSlack]:
-    from bot.devslack import FakeSlack
+    from bot.devslack import FakeSlack, SlackLimits
 
-    async with FakeSlack(bot_token=BOT_TOKEN) as fake:
+    # Slack's tiers, scaled up: the session runs hundreds of runs through one "workspace" (the team-load
+    # tests use the real tiers, on a fake of their own).
+    async with FakeSlack(bot_token=BOT_TOKEN, limits=SlackLimits.scaled(TEST_SLACK_SCALE)) as fake:
         yield fake
 
 
+TEST_SLACK_SCALE = 20  # the session's fake Slack and bots: Slack's rates times this
+
+
 def settings_for_tests(base_url: str, queue: str, **overrides: object) -> Settings:
+    """A bot's settings for the tests. Each call gets its own environment name, so its workers have
+    task queues of their own (two bots in one process cannot share one: the SDK refuses)."""
+    from bot.queues import SlackBudget
+
+    budget = SlackBudget()
     settings = Settings(
         slack_bot_token=BOT_TOKEN,
         slack_signing_secret=SIGNING_SECRET,
@@ -93,19 +105,24 @@ def settings_for_tests(base_url: str, queue: str, **overrides: object) -> Settin
         allowed_users=frozenset(),
         progress_interval_s=0.5,
         log_level="INFO",
+        environment=f"test-{uuid.uuid4().hex[:8]}",
+        slack_budget=replace(budget, **{g: getattr(budget, g) * TEST_SLACK_SCALE
+                                        for g in ("posts", "edits", "uploads", "views", "steps")}),
+        max_runs_per_user=0,
     )
     return replace(settings, **overrides)  # type: ignore[arg-type]
 
 
 class BotUnderTest:
-    """The real Bolt app on a loopback port, and helpers that send it signed Slack requests."""
+    """The real Bolt app on a loopback port, its workers running, and helpers that send it signed Slack requests."""
 
     _triggers = itertools.count(1)
 
-    def __init__(self, url: str, fake: FakeSlack, app: object) -> None:
+    def __init__(self, url: str, fake: FakeSlack, app: object, bot: object = None) -> None:
         self.url = url
         self.fake = fake
         self.app = app
+        self.bot = bot
 
     async def command(self, text: str, *, user_id: str = "U1", channel_id: str = "C1",
                       trigger_id: str | None = None, secret: str = SIGNING_SECRET,
@@ -130,27 +147,41 @@ class BotUnderTest:
         return await post_signed(self.url, body, SIGNING_SECRET)
 
 
-async def serve_bot(settings: Settings, fake: FakeSlack, temporal_address: str) -> tuple[BotUnderTest, web.AppRunner]:
-    from bot.app import build_app
-    from bot.temporal import TemporalGateway
+@asynccontextmanager
+async def serve_bot(settings: Settings, fake: FakeSlack, temporal_address: str,
+                    *, workers: bool = True) -> AsyncIterator[BotUnderTest]:
+    """The real bot in this process: its Bolt app on a loopback port and (``workers``) its workers."""
+    from bot.app import build_bot
+    from bot.temporal import TemporalGateway, connect
 
-    app = build_app(settings, TemporalGateway(config={"target_host": temporal_address}))
-    runner = web.AppRunner(app.web_app(path="/slack/events"))
+    config = {"target_host": temporal_address}
+    bot = await build_bot(settings, gateway=TemporalGateway(config=config),
+                          worker_client=lambda: connect(wait=True, config=config))
+    runner = web.AppRunner(bot.app.web_app(path="/slack/events"))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
+    stop = asyncio.Event()
+    running = asyncio.create_task(bot.workers.run(stop)) if workers else None
     port = runner.addresses[0][1]
-    return BotUnderTest(f"http://127.0.0.1:{port}/slack/events", fake, app), runner
+    try:
+        if running is not None:
+            while not bot.workers.running:
+                assert not running.done(), running.exception()
+                await asyncio.sleep(0.02)
+        yield BotUnderTest(f"http://127.0.0.1:{port}/slack/events", fake, bot.app, bot)
+    finally:
+        stop.set()
+        await runner.cleanup()
+        if running is not None:
+            await running
 
 
 @pytest.fixture(scope="session")
 async def bot(fake_slack: FakeSlack, task_queue: str, temporal_address: str) -> AsyncIterator[BotUnderTest]:
     settings = settings_for_tests(fake_slack.base_url, task_queue)
-    under_test, runner = await serve_bot(settings, fake_slack, temporal_address)
-    try:
+    async with serve_bot(settings, fake_slack, temporal_address) as under_test:
         yield under_test
-    finally:
-        await runner.cleanup()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -247,9 +247,8 @@ async def test_scenarios(bot: BotUnderTest) -> None:
 
 async def test_value_limit_is_refused_privately(fake_slack: FakeSlack, task_queue: str,
                                                 temporal_address: str) -> None:
-    small, runner = await serve_bot(settings_for_tests(fake_slack.base_url, task_queue, max_values=10), fake_slack,
-                                    temporal_address)
-    try:
+    async with serve_bot(settings_for_tests(fake_slack.base_url, task_queue, max_values=10), fake_slack,
+                         temporal_address) as small:
         channel = new_channel()
         for text in ("1-11", "scenario large-scale", "1-5 7-12"):
             sent = await command(small, text, channel)
@@ -258,8 +257,6 @@ async def test_value_limit_is_refused_privately(fake_slack: FakeSlack, task_queu
         run, _ = await start(small, "1-10 --fail none", channel)  # at the limit is fine
         assert (await summary_of(small, channel, run)).metadata["event_payload"]["total_children"] == 10
         assert len(runs(fake_slack, channel)) == 1
-    finally:
-        await runner.cleanup()
 
 
 # -- subcommands ---------------------------------------------------------------------------------------------------
@@ -289,20 +286,27 @@ async def test_cancel_command_cancels_children_and_records_who(bot: BotUnderTest
     run, _ = await start(bot, "1-4 --delay 30 --fail none", channel, user="U2")
     wf = run_id(run)
     await wait_until(lambda: _all_children_running(client, wf, 4), 15, "children to start")
+    # Someone else in the channel may not (FANOUT_CANCEL_POLICY=starter, the default): told privately who can.
     sent = await command(bot, f"cancel {wf}", channel, user="U3")
+    assert sent.status == 200 and sent.elapsed < 3.0
+    assert_private_error(await private_answer(bot.fake, sent), "Only <@U2> (who started it) can cancel")
+    assert (await client.get_workflow_handle(wf).describe()).status == WorkflowExecutionStatus.RUNNING
+
+    sent = await command(bot, f"cancel {wf}", channel, user="U2")
     assert sent.status == 200 and sent.elapsed < 3.0
     assert "Cancelling" in rendered(await private_answer(bot.fake, sent))
 
     summary = await summary_of(bot, channel, run)
     payload = summary.metadata["event_payload"]  # type: ignore[index]
     assert payload["status"] == "cancelled" and payload["cancelled_count"] == 4 and payload["success_count"] == 0
-    assert "Cancelled by <@U3>" in rendered(summary)
+    assert "Cancelled by <@U2>" in rendered(summary)
     assert [await child_status(client, f"{wf}-c{i}") for i in range(4)] == [WorkflowExecutionStatus.CANCELED] * 4
 
-    desc = await client.get_workflow_handle(wf).describe()
-    memo = await desc.memo()
-    assert memo["slack_user"] == "U2" and memo["slack_channel"] == channel and memo["cancelled_by"] == "U3"
+    # The audit trail: who started it where, on its reporter; who cancelled it, on both.
+    memo = await (await client.get_workflow_handle(f"{wf}-slack").describe()).memo()
+    assert memo["slack_user"] == "U2" and memo["slack_channel"] == channel and memo["cancelled_by"] == "U2"
     assert memo["command_text"] == "1-4 --delay 30 --fail none"
+    assert (await (await client.get_workflow_handle(wf).describe()).memo())["cancelled_by"] == "U2"
 
     sent = await command(bot, f"cancel {wf}", channel)
     assert_private_error(await private_answer(bot.fake, sent), f"`{wf}` is not running")
@@ -390,7 +394,7 @@ async def test_cancel_button_partial_results_and_final_message(bot: BotUnderTest
     assert cancel["value"] == wf and cancel["style"] == "danger" and "confirm" in cancel
     await wait_until(lambda: _finished_at_least(client, wf, 2), 15, "two children to finish")
 
-    sent = await click(bot, "fanout_cancel", cancel["value"], channel, message_ts=run.ts, user="U4")
+    sent = await click(bot, "fanout_cancel", cancel["value"], channel, message_ts=run.ts, user="U1")
     assert sent.status == 200 and sent.elapsed < 3.0
     assert "Cancelling" in rendered(await private_answer(bot.fake, sent))
 
@@ -399,19 +403,19 @@ async def test_cancel_button_partial_results_and_final_message(bot: BotUnderTest
     done = payload["success_count"] + payload["failure_count"]
     assert payload["status"] == "cancelled" and 2 <= done < 30 and payload["cancelled_count"] == 30 - done
     body = rendered(summary)
-    assert "Cancelled by <@U4>" in body and "partial results" in body and "2 → 4" in body
+    assert "Cancelled by <@U1>" in body and "partial results" in body and "2 → 4" in body
     assert "Simulated failure for value 1" in body
     # The child running at the moment of the cancel was cancelled (unless the cancel fell between two
     # children); the rest never started.
     assert await child_status(client, f"{wf}-c{done}") in (WorkflowExecutionStatus.CANCELED, None)
     assert await child_status(client, f"{wf}-c{done + 1}") is None
     memo = await (await client.get_workflow_handle(wf).describe()).memo()
-    assert memo["cancelled_by"] == "U4"
+    assert memo["cancelled_by"] == "U1"
 
     await bot.fake.wait_for(lambda: "Cancelled by" in rendered(_current(bot.fake, channel, run.ts)), timeout=10)
     final = _current(bot.fake, channel, run.ts)
     assert "fanout_cancel" not in buttons(final) and "fanout_open_ui" in buttons(final)
-    assert "Cancelled by <@U4>" in rendered(final) and "see thread" in rendered(final)
+    assert "Cancelled by <@U1>" in rendered(final) and "see thread" in rendered(final)
 
 
 async def _finished_at_least(client: Client, wf: str, n: int) -> bool:
@@ -470,7 +474,7 @@ async def test_retry_failed_button_reruns_only_the_failures_in_the_same_thread(b
     assert [f.value for f in result.failed_children] == [2, 4, 6]
 
     # Options carried over, and the audit says what it was.
-    memo = await (await client.get_workflow_handle(new_id).describe()).memo()
+    memo = await (await client.get_workflow_handle(f"{new_id}-slack").describe()).memo()
     assert memo["retry_of"] == wf and memo["slack_user"] == "U1" and memo["slack_channel"] == channel
     assert memo["command_text"] == "2 4 6 --child square"
     assert "`/fanout 2 4 6 --child square`" in rendered(retried)
@@ -519,8 +523,7 @@ async def test_allowed_users_and_channels_for_commands_and_buttons(fake_slack: F
     ok_channel, other_channel = new_channel(), new_channel()
     settings = settings_for_tests(fake_slack.base_url, task_queue, allowed_users=frozenset({"U1"}),
                                   allowed_channels=frozenset({ok_channel}))
-    guarded, runner = await serve_bot(settings, fake_slack, temporal_address)
-    try:
+    async with serve_bot(settings, fake_slack, temporal_address) as guarded:
         for text, user, channel, why in [
             ("1 2 3", "U2", ok_channel, "FANOUT_ALLOWED_USERS"),
             ("list", "U2", ok_channel, "FANOUT_ALLOWED_USERS"),
@@ -546,23 +549,6 @@ async def test_allowed_users_and_channels_for_commands_and_buttons(fake_slack: F
         assert counts(summary.metadata["event_payload"]) == (3, 3, 0)  # type: ignore[index]
         memo = await (await client.get_workflow_handle(wf).describe()).memo()
         assert "cancelled_by" not in memo
-    finally:
-        await runner.cleanup()
-
-
-async def test_a_channel_the_bot_cannot_post_in_gets_a_private_pointer_to_the_run(task_queue: str,
-                                                                                 temporal_address: str) -> None:
-    async with FakeSlack() as fake:
-        fake._handlers["chat.postMessage"] = lambda _: {"ok": False, "error": "not_in_channel"}
-        lonely, runner = await serve_bot(settings_for_tests(fake.base_url, task_queue), fake, temporal_address)
-        try:
-            sent = await command(lonely, "1 2", "CNOTIN")
-            assert sent.status == 200 and sent.body == ""
-            answer = await private_answer(fake, sent)
-            assert_private_error(answer, "started, but I cannot post in this channel", "not_in_channel",
-                                 "/fanout status")
-        finally:
-            await runner.cleanup()
 
 
 async def test_retry_of_too_scattered_failures_is_refused_privately(bot: BotUnderTest) -> None:
