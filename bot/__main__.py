@@ -26,7 +26,7 @@ from slack_sdk.errors import SlackApiError
 from bot.app import Bot, build_bot
 from bot.config import ConfigError, Settings
 from bot.logs import run_service
-from bot.temporal import describe
+from bot.temporal import describe, process_runtime
 
 log = logging.getLogger("fanout.bot")
 SlackState = Callable[[], Awaitable[bool]]
@@ -81,6 +81,7 @@ async def serve_health_only(bot: Bot, slack_state: SlackState) -> web.AppRunner 
 
 
 async def serve(settings: Settings) -> None:
+    process_runtime(worker_heartbeats=False)  # before any client: nothing periodic beyond the long polls
     bot = await build_bot(settings)
     try:
         await bot.gateway.client()

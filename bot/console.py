@@ -25,7 +25,7 @@ from bot.config import ConfigError, Settings, load_dotenv_once
 from bot.devslack import ApiCall, FakeSlack
 from bot.logs import configure_logging, hard_exit
 from bot.slack_requests import post_signed, slash_command_body
-from bot.temporal import TemporalGateway
+from bot.temporal import TemporalGateway, process_runtime
 from bot.textview import blocks_to_text, mrkdwn_to_text
 from bot.timeline_text import text_timeline
 from workflows.model import FanoutResult
@@ -87,6 +87,7 @@ class Printer:
 
 
 async def serve_console(settings: Settings, state: Path) -> None:
+    process_runtime(worker_heartbeats=False)
     gateway = TemporalGateway()
     printer = Printer(gateway)
     state.parent.mkdir(parents=True, exist_ok=True)

@@ -100,6 +100,7 @@ class FakeSlack:
         self._uploads: dict[str, dict[str, Any]] = {}  # file_id -> {"filename", "length", "content"}
         # method -> [(status, retry_after, error, only for messages of this metadata event_type)]
         self._failures: dict[str, list[tuple[int, int, str, Callable[[dict[str, Any]], bool], bool]]] = {}
+        self._stalls: dict[str, list[tuple[float, Callable[[dict[str, Any]], bool]]]] = {}  # method -> (s, applies)
         self._seq = 0
         self._upload_seq = 0
         self._clear_workspace()
@@ -226,13 +227,22 @@ class FakeSlack:
 
         self._failures.setdefault(method, []).extend([(status, retry_after, error, applies, after_acting)] * times)
 
+    def stall_next(self, method: str, seconds: float, *, event_type: str | None = None) -> None:
+        """The next call of ``method`` (posting a message with ``event_type`` metadata, if given) is done at
+        once, but its answer comes only ``seconds`` later: a caller killed meanwhile never learns of it."""
+        def applies(params: dict[str, Any]) -> bool:
+            metadata = params.get("metadata")
+            return event_type is None or (isinstance(metadata, dict) and metadata.get("event_type") == event_type)
+
+        self._stalls.setdefault(method, []).append((seconds, applies))
+
     def reset(self) -> None:
         """Forget everything recorded, the rate-limit counts and the workspace's state (archived channels, revoked
         token, views...); with ``state_path``, the file is emptied too. Timestamps keep increasing, so they stay
         unique across resets."""
         for store in (self.calls, self.failed_calls, self.attempts, self.responses, self.files, self._messages):
             store.clear()
-        for mapping in (self._uploads, self._failures, self.function_results):
+        for mapping in (self._uploads, self._failures, self._stalls, self.function_results):
             mapping.clear()
         self._limiter.reset()
         self._views.clear()
@@ -354,6 +364,10 @@ class FakeSlack:
         if failure:  # done, but the answer is lost on its way back
             self.failed_calls.append(call)
             return _failure(failure[0], failure[1], failure[2])
+        stalls = self._stalls.get(method, [])
+        if stall := next(((i, s) for i, (s, applies) in enumerate(stalls) if applies(params)), None):
+            del stalls[stall[0]]
+            await asyncio.sleep(stall[1])
         return web.json_response(result)
 
     def _take_failure(self, method: str, params: dict[str, Any]) -> tuple[int, int, str, bool] | None:

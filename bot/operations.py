@@ -21,7 +21,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncRespond
 from temporalio.client import Client, WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from bot.blocks import code, escape, mention
 from bot.commands import command_text
@@ -32,7 +32,7 @@ from bot.reporter import ReporterWorkflow
 from bot.results import failed_values, run_request
 from bot.runs import CancelRun
 from bot.runs_lookup import STATUS_NAMES, FoundRun, find_run, list_channel_runs
-from bot.start import MAYBE_STARTED, Origin, OverCap, Where, run_id_for, start_reported
+from bot.start import Origin, OverCap, Where, may_have_started, run_id_for, start_reported
 from bot.temporal import TemporalGateway, TemporalUnavailable
 from workflows.model import FanoutRequest, FanoutResult, Progress
 from workflows.values import compress
@@ -91,10 +91,14 @@ class Operations:
             await self._tell(respond, self._over_cap(over.runs))
             return None
         except (TimeoutError, RPCError) as err:
-            if isinstance(err, RPCError) and err.status not in MAYBE_STARTED:
+            if isinstance(err, RPCError) and not may_have_started(err):
                 log.warning("start refused: %s", err)
-                await self._tell(respond, f"Temporal did not accept the run ({err.status.name}: "
-                                 f"{escape(err.message)}); nothing was started.")
+                if err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+                    await self._tell(respond, f"Temporal is unreachable right now ({escape(self.gateway.address)});"
+                                     " nothing was started. Try again in a moment.")
+                else:
+                    await self._tell(respond, f"Temporal did not accept the run ({err.status.name}: "
+                                     f"{escape(err.message)}); nothing was started.")
                 return None
             log.warning("start of %s may have landed: %s", run_id, err or "timed out")
             await self._tell(respond, f"Temporal did not answer in time ({escape(self.gateway.address)}), so I cannot "

@@ -113,7 +113,11 @@ class SlackReport:
         run, result = input.run, input.result
         if not result.spans or (maybe_done() and timeline_filename(run) in file_names(await self._thread(run))):
             return
-        png = await asyncio.to_thread(render_timeline_png, result, run.workflow_id)
+        try:
+            png = await asyncio.to_thread(render_timeline_png, result, run.workflow_id)
+        except Exception as err:  # drawing fails the same way every time: skip the chart, keep the rest
+            raise ApplicationError(f"the timeline could not be drawn: {err}", type="TimelineNotDrawn",
+                                   non_retryable=True) from err
         await self._upload(run, content=png, filename=timeline_filename(run),
                            title=f"Execution timeline of {run.workflow_id}", alt_txt=alt_text(result))
 

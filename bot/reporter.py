@@ -179,11 +179,17 @@ class ReporterWorkflow:
             start_to_close_timeout=UPLOAD if upload else CALL, schedule_to_close_timeout=GIVE_UP_AFTER,
             heartbeat_timeout=UPLOAD_HEARTBEAT if upload else None, cancellation_type=cancellation)
 
-    async def _slack(self, method: Any, arg: Any, group: str, *, priority: Priority = FIRST) -> Any:
-        """One Slack call; a Slack error that no retry can fix stops the run's reporting (recorded)."""
+    async def _slack(self, method: Any, arg: Any, group: str, *, priority: Priority = FIRST,
+                     optional: bool = False) -> Any:
+        """One Slack call; a Slack error that no retry can fix stops the run's reporting (recorded) — for an
+        ``optional`` call (a file) only if the channel is gone: otherwise that file is skipped."""
         try:
             return await self._start_slack(method, arg, group, priority=priority)
         except ActivityError as err:
+            cause = err.cause
+            if optional and not (isinstance(cause, ApplicationError) and cause.type == "SlackChannelUnavailable"):
+                workflow.logger.warning("Skipped a file of %s: %s", self._run_id, cause)
+                return None
             await self._stop_on(err, arg.run)
             return None
 
@@ -258,7 +264,7 @@ class ReporterWorkflow:
             for upload in (SlackReport.upload_timeline, SlackReport.upload_csv):
                 if self._stopped:
                     break
-                await self._slack(upload, posted, queues.UPLOADS, priority=Priority())
+                await self._slack(upload, posted, queues.UPLOADS, priority=Priority(), optional=True)
         return summary_ts
 
     async def _tell_quota(self, quota_id: str, signal: str) -> None:

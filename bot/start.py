@@ -29,9 +29,20 @@ from workflows.parent import ParentWorkflow
 from workflows.values import count_values, plan_batch_size
 
 RPC_TIMEOUT = timedelta(seconds=2)  # well inside Slack's 3 s, so an outage gets a prompt answer
-# A start that failed with one of these may have landed all the same.
+# A start that failed with one of these may have landed all the same ...
 MAYBE_STARTED = frozenset({RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.UNAVAILABLE, RPCStatusCode.CANCELLED,
                            RPCStatusCode.UNKNOWN, RPCStatusCode.INTERNAL})
+# ... unless no connection was ever made: then the request never left.
+NEVER_CONNECTED = ("tcp connect error", "Connection refused", "error trying to connect", "dns error")
+
+
+def may_have_started(err: BaseException) -> bool:
+    """Whether a failed start (or slot) request may have landed on the server all the same."""
+    if isinstance(err, TimeoutError):
+        return True
+    if not isinstance(err, RPCError) or err.status not in MAYBE_STARTED:
+        return False
+    return not any(sign in err.message for sign in NEVER_CONNECTED)
 
 
 @dataclass(frozen=True)
@@ -140,7 +151,7 @@ async def start_reported(client: Client, request: FanoutRequest, origin: Origin,
     except WorkflowAlreadyStartedError:
         return None
     except RPCError as err:
-        if quota and err.status not in MAYBE_STARTED:  # surely not started: give the slot back
+        if quota and not may_have_started(err):  # surely not started: give the slot back
             await client.get_workflow_handle(quota).signal(UserRunsWorkflow.release, run_id, rpc_timeout=RPC_TIMEOUT)
         raise
     return run

@@ -77,7 +77,9 @@ def describe(config: dict[str, Any]) -> str:
 # DEBUG asks for the core's INFO (worker start/stop), not its DEBUG (several lines per workflow task).
 _CORE_LEVELS = {"DEBUG": ("INFO", "WARN"), "INFO": ("WARN", "ERROR"), "WARNING": ("WARN", "ERROR"),
                 "ERROR": ("ERROR", "ERROR"), "CRITICAL": ("ERROR", "ERROR")}
-_process_runtime: tuple[str, str | None, Runtime] | None = None  # (level, metrics address, runtime)
+# (level, metrics address, worker heartbeats, runtime)
+_process_runtime: tuple[str, str | None, bool, Runtime] | None = None
+WORKER_HEARTBEAT = timedelta(seconds=60)  # the SDK's default
 
 
 def core_log_filter(level: str) -> TelemetryFilter:
@@ -86,7 +88,8 @@ def core_log_filter(level: str) -> TelemetryFilter:
     return TelemetryFilter(core_level=core, other_level=other)
 
 
-def process_runtime(*, level: str | None = None, metrics: bool = False) -> Runtime:
+def process_runtime(*, level: str | None = None, metrics: bool = False,
+                    worker_heartbeats: bool | None = None) -> Runtime:
     """The process's Temporal runtime, set as the SDK's default (``Runtime.set_default``): clients and
     workers created from now on use it.
 
@@ -95,18 +98,24 @@ def process_runtime(*, level: str | None = None, metrics: bool = False) -> Runti
     Built once: later calls return it (a different ``level`` is not applied then) unless ``metrics``
     asks for the Prometheus endpoint of FANOUT_METRICS_HOST/FANOUT_METRICS_PORT and it has none; then
     a runtime with both replaces it (clients already created keep the old one, so call this before
-    connecting). With FANOUT_METRICS_PORT unset, ``metrics`` changes nothing.
+    connecting). With FANOUT_METRICS_PORT unset, ``metrics`` changes nothing. ``worker_heartbeats``
+    (the SDK's RecordWorkerHeartbeat, once a minute; on unless turned off) likewise: the bot turns them
+    off, so between runs its only Temporal traffic is its workers' long polls.
 
     ConfigError when FANOUT_METRICS_PORT is malformed or its address cannot be bound.
     """
     global _process_runtime
     address = metrics_bind_address() if metrics else None
     if _process_runtime is not None:
-        built_level, built_address, runtime = _process_runtime
-        if address is None or address == built_address:
+        built_level, built_address, built_heartbeats, runtime = _process_runtime
+        same_beats = worker_heartbeats is None or worker_heartbeats == built_heartbeats
+        if (address is None or address == built_address) and same_beats:
             return runtime
         level = level or built_level
+        address = address or built_address
+        worker_heartbeats = built_heartbeats if worker_heartbeats is None else worker_heartbeats
     level = level or log_level()
+    heartbeats = True if worker_heartbeats is None else worker_heartbeats
     core_logger = logging.getLogger(CORE_LOGGER)
     if not any(isinstance(f, CoreLogFilter) for f in core_logger.filters):
         core_logger.addFilter(CoreLogFilter())  # "target: message fields", no colour codes
@@ -117,7 +126,7 @@ def process_runtime(*, level: str | None = None, metrics: bool = False) -> Runti
         metrics=PrometheusConfig(bind_address=address) if address else None,
     )
     try:
-        runtime = Runtime(telemetry=telemetry)
+        runtime = Runtime(telemetry=telemetry, worker_heartbeat_interval=WORKER_HEARTBEAT if heartbeats else None)
     except Exception as err:  # e.g. the metrics port is taken
         if address is None:
             raise
@@ -125,7 +134,7 @@ def process_runtime(*, level: str | None = None, metrics: bool = False) -> Runti
         raise ConfigError(f"cannot serve metrics on {address} ({where}): {err}") from None
     # Replacing is expected (the worker adds metrics to the runtime that configure_logging built).
     Runtime.set_default(runtime, error_if_already_set=False)
-    _process_runtime = (level, address, runtime)
+    _process_runtime = (level, address, heartbeats, runtime)
     return runtime
 
 

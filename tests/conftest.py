@@ -148,33 +148,33 @@ class BotUnderTest:
 
 
 @asynccontextmanager
-async def serve_bot(settings: Settings, fake: FakeSlack, temporal_address: str,
-                    *, workers: bool = True) -> AsyncIterator[BotUnderTest]:
-    """The real bot in this process: its Bolt app on a loopback port and (``workers``) its workers."""
+async def serve_bot(settings: Settings, fake: FakeSlack, temporal_address: str, *, wait_workers: bool = True,
+                    workers_address: str | None = None) -> AsyncIterator[BotUnderTest]:
+    """The real bot in this process: its Bolt app on a loopback port and its workers (waited for, unless
+    not ``wait_workers``). ``workers_address``: where the workers connect, if not where commands go."""
     from bot.app import build_bot
     from bot.temporal import TemporalGateway, connect
 
     config = {"target_host": temporal_address}
     bot = await build_bot(settings, gateway=TemporalGateway(config=config),
-                          worker_client=lambda: connect(wait=True, config=config))
+                          worker_client=lambda: connect(wait=True, config={
+                              "target_host": workers_address or temporal_address}))
     runner = web.AppRunner(bot.app.web_app(path="/slack/events"))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     stop = asyncio.Event()
-    running = asyncio.create_task(bot.workers.run(stop)) if workers else None
+    running = asyncio.create_task(bot.workers.run(stop))
     port = runner.addresses[0][1]
     try:
-        if running is not None:
-            while not bot.workers.running:
-                assert not running.done(), running.exception()
-                await asyncio.sleep(0.02)
+        while wait_workers and not bot.workers.running:
+            assert not running.done(), running.exception()
+            await asyncio.sleep(0.02)
         yield BotUnderTest(f"http://127.0.0.1:{port}/slack/events", fake, bot.app, bot)
     finally:
         stop.set()
         await runner.cleanup()
-        if running is not None:
-            await running
+        await running
 
 
 @pytest.fixture(scope="session")

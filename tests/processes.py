@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import BOT_TOKEN, SIGNING_SECRET
+from bot.queues import GROUPS, default_per_minute
+from tests.conftest import BOT_TOKEN, SIGNING_SECRET, TEST_SLACK_SCALE
 from tests.entrypoints import PYTHON, Service, child_env, free_port, wait_http
 
-__all__ = ["BotProcess", "free_port", "start_bot", "start_worker"]
+__all__ = ["BotProcess", "budget_env", "free_port", "start_bot", "start_worker"]
 
 
 class BotProcess(Service):
@@ -28,19 +29,28 @@ async def start_worker(temporal_address: str, queue: str, tmp_path: Path, name: 
     return worker
 
 
+def budget_env(scale: float) -> dict[str, str]:
+    """FANOUT_SLACK_*_PER_MINUTE: the default budget times ``scale`` (to match a fake Slack's SlackLimits.scaled)."""
+    return {f"FANOUT_SLACK_{group.upper()}_PER_MINUTE": str(default_per_minute(group) * scale) for group in GROUPS}
+
+
 async def start_bot(
-    name: str, temporal_address: str, task_queue: str, slack_api_url: str, tmp_path: Path, **extra: str
+    name: str, temporal_address: str, task_queue: str, slack_api_url: str, tmp_path: Path, *,
+    environment: str, scale: float = TEST_SLACK_SCALE, wait_workers: bool = True, **extra: str
 ) -> BotProcess:
-    """A bot process in HTTP mode, returned once it serves (its /healthz answers; Temporal may be down)."""
+    """A bot process in HTTP mode, returned once it serves (its /healthz answers) and, with ``wait_workers``,
+    once its workers run. Replicas of one bot share ``environment`` (FANOUT_ENV): the same task queues."""
     port = free_port()
     env = child_env(
         SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=slack_api_url,
         TEMPORAL_ADDRESS=temporal_address, FANOUT_TASK_QUEUE=task_queue, FANOUT_PROGRESS_INTERVAL="0.5",
-        FANOUT_RECOVERY_INTERVAL="1",
-        HOST="127.0.0.1", PORT=str(port), **extra,
+        FANOUT_ENV=environment, FANOUT_MAX_RUNS_PER_USER="0", HOST="127.0.0.1", PORT=str(port),
+        **{**budget_env(scale), **extra},
     )
     service = await Service.start([PYTHON, "-m", "bot"], env, tmp_path / f"{name}.log")
     bot = BotProcess(service.proc, service.log)
     await wait_http(f"http://127.0.0.1:{port}/healthz", bot)
+    if wait_workers:
+        await bot.wait_for_output("bot workers on ")
     bot.url = f"http://127.0.0.1:{port}/slack/events"
     return bot

@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 from bot.devslack import FakeSlack
-from tests.conftest import BotUnderTest, serve_bot, settings_for_tests
+from tests.conftest import BotUnderTest
 
 
 def started_messages(fake: FakeSlack, channel: str = "C1") -> list:
@@ -96,39 +96,6 @@ async def test_forged_requests_are_refused(bot: BotUnderTest):
     assert status == 401
     await asyncio.sleep(0.5)
     assert len(bot.fake.calls_to("chat.postMessage")) == posts_before
-
-
-async def test_temporal_unreachable_gives_private_error_and_recovers(fake_slack: FakeSlack, task_queue: str):
-    from temporalio.worker import Worker
-
-    from tests.entrypoints import dev_server_ports, start_dev_server
-    from worker import WORKFLOW_RUNNER, WORKFLOWS
-
-    ports = dev_server_ports()  # nothing listens there yet (outside the ephemeral range: nobody is handed it)
-    address = ports.address
-    bot, runner = await serve_bot(settings_for_tests(fake_slack.base_url, "recover-queue"), fake_slack, address)
-    try:
-        responses_before = len(fake_slack.responses)
-        status, _, elapsed = await bot.command("1 2 3", channel_id="C-down")
-        assert status == 200 and elapsed < 3.0
-        await fake_slack.wait_for(lambda: len(fake_slack.responses) > responses_before, timeout=3.0)
-        answer = json.dumps(fake_slack.responses[-1])
-        assert "unreachable" in answer.lower() and address in answer
-        assert fake_slack.responses[-1].get("response_type") == "ephemeral"
-        assert not started_messages(fake_slack, "C-down")
-
-        # Temporal comes up on that address: the same bot works, no restart.
-        env = await start_dev_server(ports)
-        try:
-            async with Worker(env.client, task_queue="recover-queue",
-                              workflows=WORKFLOWS, workflow_runner=WORKFLOW_RUNNER):
-                _, _, _, run = await run_command(bot, "1 3", channel="C-down")
-                summary = await wait_summary(bot, "C-down", run.ts)
-                assert summary.metadata["event_payload"]["success_count"] == 2
-        finally:
-            await env.shutdown()
-    finally:
-        await runner.cleanup()
 
 
 def test_missing_slack_credentials_exit_2_with_one_line(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.__main__ import health_handler
 from bot.devslack import FakeSlack
+from bot.slack_calls import SlackHealth
 from tests.entrypoints import PYTHON, Service, child_env, free_port, run, wait_http
 
 TOKEN = "xoxb-test"
@@ -42,7 +44,8 @@ async def serve_and_probe(env: dict[str, str], log: Path) -> tuple[int, dict[str
 async def test_healthz_answers_and_reports_temporal(slack: FakeSlack, temporal_address: str, tmp_path: Path) -> None:
     status, body, code, log = await serve_and_probe(bot_env(slack, temporal_address), tmp_path / "bot.log")
     assert status == 200
-    assert body == {"ok": True, "mode": "http", "temporal": "connected"}
+    assert body == {"ok": True, "mode": "http", "temporal": "connected", "workers": "running",
+                    "slack_token": "accepted"}
     assert code == 0, log
     assert "bot stopped" in log and "Traceback" not in log
     assert "token` will be unused" not in log  # Bolt's start-up noise is filtered
@@ -53,7 +56,8 @@ async def test_healthz_stays_ok_while_temporal_is_down(slack: FakeSlack, tmp_pat
     nowhere = f"127.0.0.1:{free_port()}"  # nothing listens there
     status, body, code, log = await serve_and_probe(bot_env(slack, nowhere), tmp_path / "bot.log")
     assert status == 200
-    assert body == {"ok": True, "mode": "http", "temporal": "unreachable"}
+    assert body == {"ok": True, "mode": "http", "temporal": "unreachable", "workers": "waiting",
+                    "slack_token": "accepted"}
     assert code == 0, log
     assert "will connect when a command arrives" in log
 
@@ -86,13 +90,32 @@ class _Gateway:
         return self.up
 
 
+def _bot(up: bool, health: SlackHealth) -> SimpleNamespace:
+    """What the health handler reads of the bot: its gateway and its workers' state."""
+    return SimpleNamespace(gateway=_Gateway(up), workers=SimpleNamespace(running=up, health=health))
+
+
 async def test_socket_mode_health_reports_the_websocket() -> None:
     async def connected() -> bool:
         return False
 
     app = web.Application()
-    app.router.add_get("/healthz", health_handler(_Gateway(True), "socket", connected))  # type: ignore[arg-type]
+    app.router.add_get("/healthz", health_handler(_bot(True, SlackHealth()), "socket", connected))  # type: ignore[arg-type]
     async with TestClient(TestServer(app)) as http:
         response = await http.get("/healthz")
         assert response.status == 200
-        assert await response.json() == {"ok": True, "mode": "socket", "temporal": "connected", "slack": "disconnected"}
+        assert await response.json() == {"ok": True, "mode": "socket", "temporal": "connected", "workers": "running",
+                                         "slack_token": "accepted", "slack": "disconnected"}
+
+
+async def test_a_token_slack_refuses_turns_health_red_until_it_is_accepted_again() -> None:
+    health = SlackHealth()
+    app = web.Application()
+    app.router.add_get("/healthz", health_handler(_bot(True, health), "http"))  # type: ignore[arg-type]
+    async with TestClient(TestServer(app)) as http:
+        health.refused("token_revoked")
+        response = await http.get("/healthz")
+        assert response.status == 503
+        assert (await response.json())["ok"] is False and (await response.json())["slack_token"] == "token_revoked"
+        health.ok()
+        assert (await http.get("/healthz")).status == 200

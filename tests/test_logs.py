@@ -15,13 +15,11 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
 from bot.config import ConfigError
 from bot.logs import CORE_LOGGER, CoreLogFilter, bind_run, configure_logging, run_context
 from bot.temporal import core_log_filter
-from tests.conftest import temporal_cli
-from tests.entrypoints import PYTHON, Service, child_env, free_port
+from tests.entrypoints import PYTHON, Service, child_env, free_port, start_dev_server
 
 
 @pytest.fixture(autouse=True)
@@ -147,8 +145,7 @@ def core_retries(worker: Service) -> int:
 async def test_worker_logs_keep_their_format_while_temporal_is_down(tmp_path: Path) -> None:
     """The usual outage: Temporal dies after the worker connected. The SDK core then warns about its poll
     retries; those lines come out as JSON (LOG_FORMAT=json) or colourless text like every other line."""
-    server = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_cli(), ui=False, dev_server_log_level="error")
+    server = await start_dev_server()
     address = server.client.service_client.config.target_host
     queue = f"outage-{uuid.uuid4().hex[:8]}"
     workers: dict[str, Service] = {}

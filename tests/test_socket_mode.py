@@ -13,14 +13,15 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.devslack import FakeSlack, PostedMessage
+from bot.devslack import FakeSlack, PostedMessage, SlackLimits
+from tests.conftest import TEST_SLACK_SCALE
 from tests.fake_socket_mode import FakeSocketMode
 from tests.processes import BotProcess, start_bot
 
 
 @pytest.fixture
 async def slack() -> AsyncIterator[tuple[FakeSlack, FakeSocketMode]]:
-    async with FakeSlack() as fake, FakeSocketMode() as socket:
+    async with FakeSlack(limits=SlackLimits.scaled(TEST_SLACK_SCALE)) as fake, FakeSocketMode() as socket:
         fake.socket_url = socket.url
         yield fake, socket
 
@@ -39,11 +40,12 @@ async def test_commands_and_buttons_over_socket_mode(slack: tuple[FakeSlack, Fak
                                                      temporal_address: str, tmp_path: Path) -> None:
     fake, socket = slack
     bot = await start_bot("bot-socket", temporal_address, task_queue, fake.base_url, tmp_path,
-                          SLACK_APP_TOKEN=fake.app_token)
+                          environment=f"socket-{uuid.uuid4().hex[:6]}", SLACK_APP_TOKEN=fake.app_token)
     try:
         await socket.wait_connected()
         assert fake.calls_to("apps.connections.open")[0].token == fake.app_token  # the app token, only there
-        assert await health(bot) == {"ok": True, "mode": "socket", "temporal": "connected", "slack": "connected"}
+        assert await health(bot) == {"ok": True, "mode": "socket", "temporal": "connected", "workers": "running",
+                                     "slack_token": "accepted", "slack": "connected"}
         channel = f"C-{uuid.uuid4().hex[:8]}"
 
         # The lab's command: acked over the socket, run message, one summary in its thread.

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import io
-import logging
 import random
-from collections.abc import AsyncIterator
 
 import numpy as np
 import pytest
-from slack_sdk.web.async_client import AsyncWebClient
+from temporalio.client import Client
 
-from bot.attachments import default_attachments
-from bot.devslack import FakeSlack
-from bot.runs import RunInfo
+from bot.runs import ReportOutcome
 from bot.timeline import (
     BAR_LIMIT,
     COLOURS,
@@ -23,7 +19,6 @@ from bot.timeline import (
     timeline_data,
 )
 from bot.timeline_text import text_timeline
-from bot.timeline_upload import upload_timeline
 from tests.conftest import BotUnderTest
 from workflows.model import ChildSpan, FanoutResult
 
@@ -243,71 +238,6 @@ def test_text_timeline_summarises_long_and_large_runs() -> None:
     assert text_timeline(make_result([])) == ""
 
 
-# -- the upload ------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack(bot_token=TOKEN) as slack:
-        yield slack
-
-
-def run_info(workflow_id: str = "fanout-tl-1") -> RunInfo:
-    return RunInfo(workflow_id=workflow_id, user_id="U1", channel_id="C42", text="1 2 3 4 5", value_count=5,
-                   batch_size=1, child_workflow_count=5, thread_ts="1700000000.000100",
-                   message_ts="1700000000.000100")
-
-
-def test_the_timeline_is_a_default_attachment() -> None:
-    [timeline] = [f for f in default_attachments() if f.upload is upload_timeline]
-    assert timeline.filename(run_info()) == f"{run_info().workflow_id}-timeline.png"
-
-
-async def test_upload_lands_in_the_runs_thread(fake: FakeSlack) -> None:
-    client = AsyncWebClient(token=TOKEN, base_url=fake.base_url)
-    run = run_info()
-    await upload_timeline(client, None, run, lab_run())
-    methods = [c.method for c in fake.calls]
-    assert methods == ["files.getUploadURLExternal", "files.completeUploadExternal"]
-    [asked] = fake.calls_to("files.getUploadURLExternal")
-    assert asked.params["filename"] == "fanout-tl-1-timeline.png"
-    [f] = fake.files
-    assert f["thread_ts"] == run.thread_ts and f["channel_id"] == run.channel_id
-    assert f["filename"] == "fanout-tl-1-timeline.png" and "fanout-tl-1" in f["title"]
-    assert int(asked.params["length"]) == len(f["content"])
-    assert png_size(f["content"]) == figure_size_px(timeline_data(lab_run()))
-    assert not f["initial_comment"]  # the thread stays clean: the summary already says it all
-
-
-async def test_no_spans_no_upload(fake: FakeSlack) -> None:
-    client = AsyncWebClient(token=TOKEN, base_url=fake.base_url)
-    await upload_timeline(client, None, run_info(), make_result([]))
-    assert fake.calls == [] and fake.files == []
-
-
-async def test_a_failed_upload_is_logged_not_raised(fake: FakeSlack, caplog: pytest.LogCaptureFixture) -> None:
-    fake.fail_next("files.getUploadURLExternal", status=500, times=10)
-    client = AsyncWebClient(token=TOKEN, base_url=fake.base_url)
-    with caplog.at_level(logging.WARNING, logger="fanout.timeline"):
-        await upload_timeline(client, None, run_info("fanout-tl-down"), lab_run())
-    assert fake.files == [] and fake.calls_to("files.completeUploadExternal") == []
-    assert len(fake.failed_calls) == 1  # one try: no retry storm from here
-    assert any("fanout-tl-down" in r.getMessage() for r in caplog.records)
-
-
-async def test_a_failed_render_is_logged_not_raised(fake: FakeSlack, monkeypatch: pytest.MonkeyPatch,
-                                                   caplog: pytest.LogCaptureFixture) -> None:
-    def broken(result: FanoutResult, run_id: str) -> bytes:
-        raise RuntimeError("no fonts")
-
-    monkeypatch.setattr("bot.timeline_upload.render_timeline_png", broken)
-    client = AsyncWebClient(token=TOKEN, base_url=fake.base_url)
-    with caplog.at_level(logging.WARNING, logger="fanout.timeline"):
-        await upload_timeline(client, None, run_info(), lab_run())
-    assert fake.calls == []
-    assert any(r.exc_info and "no fonts" in str(r.exc_info[1]) for r in caplog.records)
-
-
 # -- end to end: the real bot, a real Temporal run, the fake Slack -------------------------------------------
 
 
@@ -321,10 +251,43 @@ async def test_a_run_gets_its_timeline_in_its_thread_after_the_summary(bot: BotU
     await bot.fake.wait_for(lambda: any(f["filename"] == name for f in bot.fake.files), timeout=15)
     [f] = [f for f in bot.fake.files if f["filename"] == name]
     assert f["channel_id"] == "C-timeline" and f["thread_ts"] == run.ts
-    assert png_size(f["content"])[0] == WIDTH_PX
+    assert png_size(f["content"])[0] == WIDTH_PX and workflow_id in f["title"]
+    assert not f["initial_comment"]  # the thread stays clean: the summary already says it all
+    [asked] = [c for c in bot.fake.calls_to("files.getUploadURLExternal") if c.params.get("filename") == name]
+    assert int(asked.params["length"]) == len(f["content"])
+    assert "Timeline of 5 child workflows: 3 succeeded, 2 failed" in asked.params["alt_txt"]
     calls = bot.fake.calls
     summary_at = max(i for i, c in enumerate(calls) if c.method == "chat.postMessage"
                      and c.params.get("thread_ts") == run.ts)
     upload_at = next(i for i, c in enumerate(calls) if c.method == "files.getUploadURLExternal"
                      and c.params.get("filename") == name)
     assert summary_at < upload_at
+
+
+async def test_a_failed_upload_is_retried_and_lands_once(bot: BotUnderTest) -> None:
+    from tests.test_bot_e2e import run_command, wait_summary
+
+    bot.fake.fail_next("files.getUploadURLExternal", status=500, match=lambda p: "timeline" in str(p.get("filename")))
+    _, _, _, run = await run_command(bot, "1 2 3", channel="C-tl-retry")
+    await wait_summary(bot, "C-tl-retry", run.ts)
+    name = f"{run.metadata['event_payload']['workflow_id']}-timeline.png"
+    await bot.fake.wait_for(lambda: any(f["filename"] == name for f in bot.fake.files), timeout=20)
+    assert len([f for f in bot.fake.files if f["filename"] == name]) == 1
+    assert any(c.method == "files.getUploadURLExternal" and "timeline" in str(c.params.get("filename"))
+               for c in bot.fake.failed_calls)
+
+
+async def test_a_chart_that_cannot_be_drawn_is_skipped_and_the_csv_still_comes(
+        bot: BotUnderTest, client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.test_bot_e2e import run_command, wait_summary
+
+    def broken(result: FanoutResult, run_id: str) -> bytes:
+        raise RuntimeError("no fonts")
+
+    monkeypatch.setattr("bot.report.render_timeline_png", broken)
+    _, _, _, run = await run_command(bot, "1-60", channel="C-tl-broken")  # > 50 values: a CSV too
+    run_id = run.metadata["event_payload"]["workflow_id"]
+    await wait_summary(bot, "C-tl-broken", run.ts)
+    await bot.fake.wait_for(lambda: any(f["filename"] == f"{run_id}.csv" for f in bot.fake.files), timeout=20)
+    outcome = await client.get_workflow_handle(f"{run_id}-slack", result_type=ReportOutcome).result()
+    assert outcome.stopped == "" and not [f for f in bot.fake.files if f["filename"] == f"{run_id}-timeline.png"]
