@@ -18,7 +18,7 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
-from bot.search_attributes import dev_server_args
+from bot import dev_server
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -79,7 +79,7 @@ class Stack:
         port = free_port()
         self.spawn("temporal", [temporal_cli(), "server", "start-dev", "--headless", "--ip", "127.0.0.1",
                                 "--port", str(port), "--http-port", str(free_port()),
-                                "--metrics-port", str(free_port()), "--log-level", "error", *dev_server_args()])
+                                "--metrics-port", str(free_port()), "--log-level", "error", *dev_server.args()])
         self.address = f"127.0.0.1:{port}"
         deadline = time.monotonic() + 30
         while True:

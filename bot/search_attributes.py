@@ -6,7 +6,7 @@ Values are Slack ids (never names) and a status word; Temporal stores search att
 so nothing else goes in them.
 
 A namespace needs them registered once: the dev server of ``make dev`` and of the tests passes
-``--search-attribute`` (``dev_server_args``); a self-hosted cluster needs ``temporal operator
+``--search-attribute`` (bot.dev_server); a self-hosted cluster needs ``temporal operator
 search-attribute create`` and Temporal Cloud its UI or ``tcld`` (README, "Search attributes").
 The bot and the worker check at start that they exist (``missing``).
 """
@@ -40,14 +40,6 @@ def for_run(team_id: str, channel_id: str, user_id: str, status: str = "running"
     if schedule_id:
         pairs.append(SearchAttributePair(SCHEDULE, schedule_id))
     return TypedSearchAttributes(pairs)
-
-
-def dev_server_args() -> list[str]:
-    """``temporal server start-dev`` arguments that register every attribute."""
-    args: list[str] = []
-    for key in ALL:
-        args += ["--search-attribute", f"{key.name}={TYPE_NAME}"]
-    return args
 
 
 def missing(registered: Mapping[str, object]) -> list[str]:

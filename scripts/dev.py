@@ -35,7 +35,8 @@ from dotenv import load_dotenv
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # `python scripts/dev.py` puts scripts/ first: import this checkout's bot
-from bot.search_attributes import TYPE_NAME, dev_server_args, missing  # noqa: E402  (temporalio only, no Bolt)
+from bot import dev_server  # noqa: E402  (temporalio only, no Bolt)
+from bot.search_attributes import TYPE_NAME, missing  # noqa: E402  (temporalio only, no Bolt)
 
 STOP_GRACE_S = 10.0
 START_TIMEOUT_S = 30.0
@@ -200,7 +201,7 @@ def start_temporal(args: argparse.Namespace, env: dict[str, str], children: list
         return
     cmd = [temporal_binary(), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port)]
     cmd += ["--ui-port", str(args.ui_port), "--db-filename", str(args.data_dir / "temporal.db"), "--log-level", "warn"]
-    cmd += dev_server_args()  # /fanout's search attributes, on every namespace it creates
+    cmd += dev_server.args()  # /fanout's search attributes (on every namespace it creates), one partition per queue
     if namespace != "default":
         cmd += ["--namespace", namespace]
     log = args.data_dir / "temporal.log"
@@ -226,8 +227,9 @@ def start_temporal(args: argparse.Namespace, env: dict[str, str], children: list
     say(f"Temporal Web UI: http://localhost:{args.ui_port}")
 
 
-def bot_command(env: dict[str, str]) -> tuple[list[str], bool]:
-    """The bot's command line, and whether it is the terminal console."""
+def bot_command(env: dict[str, str], data_dir: Path) -> tuple[list[str], bool]:
+    """The bot's command line, and whether it is the terminal console (its stand-in Slack keeps its
+    messages in the data dir, beside Temporal's database: a restart finds the threads of runs going on)."""
     names = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET")
     has = {name: bool(env.get(name, "").strip()) for name in names}
     if has["SLACK_BOT_TOKEN"] and has["SLACK_APP_TOKEN"]:
@@ -240,7 +242,7 @@ def bot_command(env: dict[str, str]) -> tuple[list[str], bool]:
         say("SLACK_BOT_TOKEN is set but neither SLACK_APP_TOKEN nor SLACK_SIGNING_SECRET: using the console")
     say("no Slack tokens: starting the terminal console (type /fanout lines; Ctrl-D or Ctrl-C to quit)")
     say("hint: set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (or SLACK_SIGNING_SECRET) in .env to run the real bot")
-    return [sys.executable, "-m", "bot.console"], True
+    return [sys.executable, "-m", "bot.console", "--state", str(data_dir / "console-slack.json")], True
 
 
 def signal_child(child: Child, sig: signal.Signals) -> None:
@@ -313,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
             start_temporal(args, env, children, stopping)
         children.append(spawn("worker", [sys.executable, "worker.py"], env, args.data_dir / "worker.log"))
         if not args.no_bot:
-            cmd, console = bot_command(env)
+            cmd, console = bot_command(env, args.data_dir)
             children.append(spawn("console" if console else "bot", cmd, env, console=console))
         return supervise(children, stopping)
     except Stop:

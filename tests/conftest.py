@@ -23,6 +23,7 @@ from temporalio.worker import Worker
 
 from bot import search_attributes
 from bot.config import Settings
+from bot.dev_server import ONE_PARTITION
 from worker import WORKFLOW_RUNNER, WORKFLOWS
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         ui=False,
         dev_server_log_level="error",
         search_attributes=list(search_attributes.ALL),  # registered on the dev server, as `make dev` does
+        dev_server_extra_args=ONE_PARTITION,  # one partition per queue, as `make dev` (bot.dev_server)
     )
     try:
         yield env

@@ -107,7 +107,16 @@ def dev_server_ports() -> DevServerPorts:
 
 async def start_dev_server(ports: DevServerPorts | None = None, *, attempts: int = 3,
                            startup_timeout_s: float = 10.0) -> WorkflowEnvironment:
-    """A Temporal dev server (no UI) on ``ports.grpc``, with /fanout's search attributes registered.
+    """A Temporal dev server (no UI) on ``ports.grpc``, with /fanout's search attributes registered
+    (``start_dev_server_on`` also says which ports it ended up with)."""
+    env, _ = await start_dev_server_on(ports, attempts=attempts, startup_timeout_s=startup_timeout_s)
+    return env
+
+
+async def start_dev_server_on(ports: DevServerPorts | None = None, *, attempts: int = 3,
+                              startup_timeout_s: float = 10.0) -> tuple[WorkflowEnvironment, DevServerPorts]:
+    """A Temporal dev server (no UI) on ``ports.grpc``, with /fanout's search attributes registered; and
+    its ports (the metrics port serves the server's own metrics: its RPCs by method).
 
     The HTTP API and metrics ports are explicit (``--http-port``, ``--metrics-port``) rather than picked by the
     dev server. Its internal services (history, matching, worker) still pick ephemeral ports, and one of them,
@@ -117,17 +126,20 @@ async def start_dev_server(ports: DevServerPorts | None = None, *, attempts: int
     """
     from temporalio.testing import WorkflowEnvironment
 
+    from bot.dev_server import ONE_PARTITION
     from bot.search_attributes import ALL
     from tests.conftest import temporal_cli
 
     ports = ports or dev_server_ports()
     for attempt in range(1, attempts + 1):
         try:
-            return await WorkflowEnvironment.start_local(
+            env = await WorkflowEnvironment.start_local(
                 dev_server_existing_path=temporal_cli(), port=ports.grpc, ui=False, dev_server_log_level="error",
                 search_attributes=list(ALL), dev_server_startup_timeout=timedelta(seconds=startup_timeout_s),
-                dev_server_extra_args=["--http-port", str(ports.http), "--metrics-port", str(ports.metrics)],
+                dev_server_extra_args=["--http-port", str(ports.http), "--metrics-port", str(ports.metrics),
+                                       *ONE_PARTITION],
             )
+            return env, ports
         except RuntimeError:  # "Failed starting Temporal dev server: ... did not start within ..." (it is killed)
             if attempt == attempts:
                 raise

@@ -41,12 +41,11 @@ async def start_bot(
     """A bot process in HTTP mode, returned once it serves (its /healthz answers) and, with ``wait_workers``,
     once its workers run. Replicas of one bot share ``environment`` (FANOUT_ENV): the same task queues."""
     port = free_port()
-    env = child_env(
-        SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=slack_api_url,
-        TEMPORAL_ADDRESS=temporal_address, FANOUT_TASK_QUEUE=task_queue, FANOUT_PROGRESS_INTERVAL="0.5",
-        FANOUT_ENV=environment, FANOUT_MAX_RUNS_PER_USER="0", HOST="127.0.0.1", PORT=str(port),
-        **{**budget_env(scale), **extra},
-    )
+    values = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack_api_url,
+              "TEMPORAL_ADDRESS": temporal_address, "FANOUT_TASK_QUEUE": task_queue, "FANOUT_PROGRESS_INTERVAL": "0.5",
+              "FANOUT_ENV": environment, "FANOUT_MAX_RUNS_PER_USER": "0", "HOST": "127.0.0.1", "PORT": str(port),
+              **budget_env(scale)}
+    env = child_env(**{**values, **extra})
     service = await Service.start([PYTHON, "-m", "bot"], env, tmp_path / f"{name}.log")
     bot = BotProcess(service.proc, service.log)
     await wait_http(f"http://127.0.0.1:{port}/healthz", bot)

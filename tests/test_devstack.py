@@ -159,6 +159,20 @@ class Supervisor:
             assert time.monotonic() < deadline, f"stack not up in {timeout_s} s:\n{output}"
             time.sleep(0.2)
 
+    def type(self, line: str) -> None:
+        """Type a line at the console's prompt (``tty`` only)."""
+        assert self._master is not None
+        os.write(self._master, line.encode() + b"\n")
+
+    def wait_output(self, pattern: str, timeout_s: float = 30.0, count: int = 1) -> str:
+        """The output once ``pattern`` (a regular expression) appears ``count`` times."""
+        deadline = time.monotonic() + timeout_s
+        while len(re.findall(pattern, output := self.output())) < count:
+            assert self.proc.poll() is None, f"supervisor exited ({self.proc.returncode}):\n{output}"
+            assert time.monotonic() < deadline, f"no {pattern!r} x{count} within {timeout_s} s:\n{output}"
+            time.sleep(0.2)
+        return output
+
     def hang_up(self) -> None:
         """Close the terminal: the kernel hangs up the pty (SIGHUP to its session leader, the supervisor; reads
         now see EOF and writes fail with EIO). Then SIGHUP the foreground process group (the supervisor and the

@@ -1,0 +1,61 @@
+"""``make dev``'s terminal console, as a newcomer meets it: the real supervisor (scripts/dev.py) on a
+pseudo-terminal, its own dev server and worker, and the console typing into the real bot. No traceback,
+ever; a run's message ends in its final state; and a run going on when ``make dev`` is interrupted reports
+in the next ``make dev``'s console once it finishes."""
+
+from __future__ import annotations
+
+import re
+import signal
+from pathlib import Path
+
+from tests.test_devstack import Supervisor, dev_env, supervisors  # noqa: F401  (fixtures)
+
+RUN_ID = r"fanout-[0-9a-f]{12}"
+
+
+def test_the_console_shows_the_run_to_its_final_state_and_never_a_traceback(
+        tmp_path: Path, dev_env: dict[str, str], supervisors: list[Supervisor]) -> None:  # noqa: F811
+    console = Supervisor(tmp_path, dev_env, bot=True, tty=True)
+    supervisors.append(console)
+    console.wait_up(children=3)
+    console.wait_output(r"fanout> ")
+    console.type("/fanout 1 2 3 4 5")
+    output = console.wait_output(r"Finished: 3 succeeded · 2 failed", timeout_s=60)
+    output = console.wait_output(r"timeline of " + RUN_ID, timeout_s=30)
+    output = console.wait_output(r"── bot uploads a file ──", timeout_s=30)  # the timeline PNG, after the edit
+    assert "bot posts in #CCONSOLE" in output and "Simulated failure for value 2" in output
+    assert "success rate 60%" in output and "[Cancel]" in output
+    console.type("/fanout nonsense")
+    output = console.wait_output(r"only you can see this")
+    console.type("exit")
+    assert console.wait() == 0
+    console.assert_all_stopped()
+    assert "Traceback" not in console.output() and "Error" not in console.output(), console.output()
+
+
+def test_a_run_going_when_make_dev_is_interrupted_reports_in_the_next_console(
+        tmp_path: Path, dev_env: dict[str, str], supervisors: list[Supervisor]) -> None:  # noqa: F811
+    first = Supervisor(tmp_path, dev_env, bot=True, tty=True)
+    supervisors.append(first)
+    first.wait_up(children=3)
+    first.wait_output(r"fanout> ")
+    first.type("/fanout 1-3 --delay 20")
+    output = first.wait_output(r"bot posts in #CCONSOLE")
+    [run_id] = set(re.findall(RUN_ID, output))
+    import os
+
+    os.killpg(first.proc.pid, signal.SIGINT)  # Ctrl-C: the terminal signals its foreground process group
+    assert first.wait() == 0
+    first.assert_all_stopped()
+    assert "Partial success" not in first.output()
+
+    again = Supervisor(tmp_path, dev_env, bot=True, tty=True, port=first.port)  # the same .dev: database, Slack
+    supervisors.append(again)
+    again.wait_up(children=3)
+    output = again.wait_output(r"Finished: 2 succeeded · 1 failed", timeout_s=60)
+    assert "Simulated failure for value 2" in output and run_id in output
+    assert len(re.findall(rf"bot posts in thread", output)) == 1  # its one summary, in its thread
+    again.type("exit")
+    assert again.wait() == 0
+    assert "Traceback" not in again.output(), again.output()
