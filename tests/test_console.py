@@ -5,6 +5,7 @@ in the next ``make dev``'s console once it finishes."""
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 from pathlib import Path
@@ -43,8 +44,6 @@ def test_a_run_going_when_make_dev_is_interrupted_reports_in_the_next_console(
     first.type("/fanout 1-3 --delay 20")
     output = first.wait_output(r"bot posts in #CCONSOLE")
     [run_id] = set(re.findall(RUN_ID, output))
-    import os
-
     os.killpg(first.proc.pid, signal.SIGINT)  # Ctrl-C: the terminal signals its foreground process group
     assert first.wait() == 0
     first.assert_all_stopped()
@@ -55,7 +54,7 @@ def test_a_run_going_when_make_dev_is_interrupted_reports_in_the_next_console(
     again.wait_up(children=3)
     output = again.wait_output(r"Finished: 2 succeeded · 1 failed", timeout_s=60)
     assert "Simulated failure for value 2" in output and run_id in output
-    assert len(re.findall(rf"bot posts in thread", output)) == 1  # its one summary, in its thread
+    assert len(re.findall(r"bot posts in thread", output)) == 1  # its one summary, in its thread
     again.type("exit")
     assert again.wait() == 0
     assert "Traceback" not in again.output(), again.output()
