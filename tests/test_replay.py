@@ -6,6 +6,7 @@ A change that would break running workflows (non-determinism) fails here; guard 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from worker import WORKFLOW_RUNNER, WORKFLOWS
+from workflows.model import MAX_STARTING_CHILDREN
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
@@ -21,7 +23,34 @@ def test_every_shape_has_a_history() -> None:
     names = {p.stem for p in HISTORIES}
     assert {"lab-list", "failures-retries", "sequential-delay", "cancelled", "cancelled-starting", "batched",
             "sharded", "report-claim", "report-claim-renewed", "child-failed", "child-square-delay",
-            "child-cancelled", "batch", "shard"} <= names
+            "child-cancelled", "batch", "shard", "starts-bounded", "cancelled-starts-bounded"} <= names
+
+
+def starts_in_flight(name: str) -> tuple[int, bool]:
+    """(most child starts initiated and not yet started, whether "bounded-child-starts" was patched in)."""
+    path = Path(__file__).parent / "histories" / f"{name}.json"
+    history = WorkflowHistory.from_json(name, path.read_text())
+    in_flight, most, patched = 0, 0, False
+    for event in history.events:
+        if event.HasField("marker_recorded_event_attributes"):
+            patch = event.marker_recorded_event_attributes.details["patch-data"].payloads[0].data
+            patched = patched or json.loads(patch)["id"] == "bounded-child-starts"
+        elif event.HasField("start_child_workflow_execution_initiated_event_attributes"):
+            in_flight += 1
+            most = max(most, in_flight)
+        elif (event.HasField("child_workflow_execution_started_event_attributes")
+              or event.HasField("start_child_workflow_execution_failed_event_attributes")):
+            in_flight -= 1
+    return most, patched
+
+
+def test_histories_of_both_start_shapes() -> None:
+    # Before the patch a run initiated every start of its window in its first workflow task; after it,
+    # at most MAX_STARTING_CHILDREN are in flight. Both shapes are stored, and both replay (below).
+    assert starts_in_flight("cancelled-starting") == (100, False)
+    assert starts_in_flight("starts-bounded") == (MAX_STARTING_CHILDREN, True)
+    most, patched = starts_in_flight("cancelled-starts-bounded")
+    assert patched and most <= MAX_STARTING_CHILDREN
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])

@@ -13,13 +13,16 @@ from dataclasses import replace
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.testing import ActivityEnvironment
 
-from bot.csv_export import upload_csv, write_csv
+from bot.csv_export import write_csv
 from bot.devslack import FakeSlack
+from bot.report import SlackReport
 from bot.results import ValueRow, failed_values, value_rows
-from bot.runs import RunInfo
+from bot.runs import PostResult, RunInfo
+from bot.slack_calls import SlackHealth
 from workflows.fanin import Fold
-from workflows.model import BatchOutput, FanoutRequest, FanoutResult, Progress, ValueRange
+from workflows.model import MAX_STARTING_CHILDREN, BatchOutput, FanoutRequest, FanoutResult, Progress, ValueRange
 from workflows.parent import ParentWorkflow
 from workflows.values import chunk_ranges, count_values, plan_batch_size, plan_shards
 
@@ -220,10 +223,12 @@ async def test_cancel_a_sharded_run(client: Client, task_queue: str, how: str) -
 
 @pytest.mark.parametrize("how", ["signal", "external"])
 async def test_cancel_while_child_starts_are_in_flight(client: Client, task_queue: str, how: str) -> None:
-    # Cancelled 0.2 s in, most of 300 child starts are still in flight (the dev server starts ~40/s).
-    # A cancel sent to a child before the server has started it is lost, so each such child is
-    # cancelled when its start lands: none runs on unasked, none is terminated, and the result's
-    # counts are exactly what the children did.
+    # Cancelled 0.2 s in, while child starts are in flight (the dev server starts ~40 children/s). A child
+    # can only be cancelled once its start has landed, so each such child is cancelled when it does: none
+    # runs on unasked, none is terminated, and the result's counts are exactly what the children did.
+    # At most MAX_STARTING_CHILDREN starts are in flight at once, so the cancel finds few of them and the
+    # other values are never started (before that bound, all 300 starts went out in the first workflow
+    # task; the cancel waited behind them, and up to 296 children ran their 3 s to the end).
     request = FanoutRequest([ValueRange(1, 300)], fail="none", delay_min_s=3.0, delay_max_s=3.0)
     handle = await start(client, task_queue, request, f"xstart-{how}")
     await asyncio.sleep(0.2)
@@ -238,6 +243,23 @@ async def test_cancel_while_child_starts_are_in_flight(client: Client, task_queu
     assert statuses.count(WorkflowExecutionStatus.COMPLETED) == result.success_count
     assert statuses.count(WorkflowExecutionStatus.CANCELED) + (300 - len(children)) == result.cancelled_count
     assert result.cancelled_count > result.success_count  # the cancel took effect early
+    assert len(children) < 300  # the values not yet dispatched were never started
+
+
+async def test_child_starts_in_flight_are_bounded(client: Client, task_queue: str) -> None:
+    # 300 per-value children: never more than MAX_STARTING_CHILDREN initiated and not yet started.
+    handle = await start(client, task_queue, FanoutRequest([ValueRange(1, 300)], fail="none"), "starts")
+    result = await asyncio.wait_for(handle.result(), 60)
+    assert (result.success_count, result.cancelled_count) == (300, 0)
+    in_flight, most = 0, 0
+    async for event in handle.fetch_history_events():
+        if event.HasField("start_child_workflow_execution_initiated_event_attributes"):
+            in_flight += 1
+            most = max(most, in_flight)
+        elif (event.HasField("child_workflow_execution_started_event_attributes")
+              or event.HasField("start_child_workflow_execution_failed_event_attributes")):
+            in_flight -= 1
+    assert in_flight == 0 and most == MAX_STARTING_CHILDREN
 
 
 async def test_cancel_while_batches_wait_to_retry(client: Client, task_queue: str) -> None:
@@ -266,13 +288,19 @@ def run_info(run_id: str, value_count: int, thread_ts: str) -> RunInfo:
                    batch_size=1, child_workflow_count=value_count, thread_ts=thread_ts, message_ts=thread_ts)
 
 
+async def upload_csv(client: Client, slack: AsyncWebClient, run: RunInfo, result: FanoutResult) -> None:
+    """The reporter's CSV upload activity (bot.report), run outside a worker."""
+    report = SlackReport(slack, SlackHealth())
+    await ActivityEnvironment(client).run(report.upload_csv, PostResult(run, result))
+
+
 async def test_csv_upload_through_fake_slack(client: Client, task_queue: str, fake_slack: FakeSlack,
                                              run_2500: tuple[str, FanoutResult]) -> None:
     slack = AsyncWebClient(base_url=fake_slack.base_url, token=fake_slack.bot_token)
     fake_slack.reset()
     thread = (await slack.chat_postMessage(channel="C1", text="run"))["ts"]
     run_id, result = run_2500
-    await upload_csv(slack, client.get_workflow_handle(run_id), run_info(run_id, 2500, thread), result)
+    await upload_csv(client, slack, run_info(run_id, 2500, thread), result)
     [f] = fake_slack.files
     assert (f["filename"], f["channel_id"], f["thread_ts"]) == (f"{run_id}.csv", "C1", thread)
     table = list(csv.reader(io.StringIO(f["content"].decode())))
@@ -291,8 +319,7 @@ async def test_csv_upload_through_fake_slack(client: Client, task_queue: str, fa
     assert [r.value for r in rows] == list(range(1, 61)) and rows[59] == ValueRow(60, "failed", None,
                                                                                     "Simulated failure for value 60", 1)
     # Five values fit in the summary: no file.
-    await upload_csv(slack, client.get_workflow_handle(run_id), run_info(run_id, 5, thread),
-                     replace(small, total_children=5))
+    await upload_csv(client, slack, run_info(run_id, 5, thread), replace(small, total_children=5))
     assert fake_slack.files == []
 
 

@@ -1,5 +1,6 @@
 """Dispatch: one fan-out (a whole run, or one shard of it) — children started into a bounded
-window, their outcomes folded (workflows.fanin). Runs inside ParentWorkflow; no I/O.
+window (at most MAX_STARTING_CHILDREN of them starting at once), their outcomes folded
+(workflows.fanin). Runs inside ParentWorkflow, inside the workflow sandbox; no I/O.
 
 Three kinds of children: one value (per-value mode, ids ``{run}-c{position}``), one batch
 (BatchWorkflow, ids ``{run}-b{global batch index}`` whoever starts it), or one shard (a
@@ -18,37 +19,36 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError, CancelledError, ChildWorkflowError
 from temporalio.workflow import ParentClosePolicy
 
-with workflow.unsafe.imports_passed_through():
-    from workflows.child import CHILD_WORKFLOWS
-    from workflows.fanin import Fold
-    from workflows.model import (
-        BATCHES_PER_WORKFLOW,
-        MAX_CHILD_WORKFLOWS,
-        MAX_PENDING_CHILDREN,
-        RESULT_LIST_LIMIT,
-        RESULT_SAMPLE,
-        BatchInput,
-        BatchOutput,
-        ChildInput,
-        ChildOutput,
-        ChildSpan,
-        FailedChild,
-        FanoutRequest,
-        FanoutResult,
-        Progress,
-        ShardSpec,
-    )
-    from workflows.values import (
-        MAX_BATCH_SIZE,
-        batch_count,
-        chunk_ranges,
-        count_values,
-        iter_values,
-        plan_batch_size,
-        plan_shards,
-    )
-    from workflows.work import RETRY_BACKOFF, RETRY_INITIAL_INTERVAL
-
+from workflows.child import CHILD_WORKFLOWS
+from workflows.fanin import Fold
+from workflows.model import (
+    BATCHES_PER_WORKFLOW,
+    MAX_CHILD_WORKFLOWS,
+    MAX_PENDING_CHILDREN,
+    MAX_STARTING_CHILDREN,
+    RESULT_LIST_LIMIT,
+    RESULT_SAMPLE,
+    BatchInput,
+    BatchOutput,
+    ChildInput,
+    ChildOutput,
+    ChildSpan,
+    FailedChild,
+    FanoutRequest,
+    FanoutResult,
+    Progress,
+    ShardSpec,
+)
+from workflows.values import (
+    MAX_BATCH_SIZE,
+    batch_count,
+    chunk_ranges,
+    count_values,
+    iter_values,
+    plan_batch_size,
+    plan_shards,
+)
+from workflows.work import RETRY_BACKOFF, RETRY_INITIAL_INTERVAL
 
 # Children outlive their parent only by accident (say, the run was terminated from the UI);
 # then they are asked to cancel, as in any cancelled run, rather than killed (Temporal's default).
@@ -87,6 +87,11 @@ class FanOut:
         assert parent._started_at is not None
         self.epoch_ms = self.spec.root_started_ms if self.spec else epoch_ms(parent._started_at)
         self.window = 1 if request.sequential else MAX_PENDING_CHILDREN if self.per_value else BATCHES_PER_WORKFLOW
+        # Starts in flight are bounded too: a child cannot be cancelled before its start lands, and the
+        # server starts children at its own pace, so a cancel must not find hundreds of starts queued.
+        # Histories from before the patch initiated the whole window at once; the marker is recorded
+        # in the run's first workflow task.
+        self.start_window = MAX_STARTING_CHILDREN if workflow.patched("bounded-child-starts") else self.window
         self.pending = 0
         self.unstarted: set[int] = set()  # children whose start is in flight: not cancellable yet
         self.cancelling = False
@@ -96,7 +101,7 @@ class FanOut:
     # -- fan-out -------------------------------------------------------------------------------------
     async def dispatch_and_gather(self) -> None:
         for index, work in enumerate(self._work_items()):
-            await workflow.wait_condition(lambda: self.pending < self.window or self.parent._cancel_requested)
+            await workflow.wait_condition(lambda: self._room() or self.parent._cancel_requested)
             if self.parent._cancel_requested:
                 break
             self.pending += 1
@@ -110,6 +115,9 @@ class FanOut:
         if not gathered.done():
             await self.cancel_and_settle()
         cancel_watch.cancel()
+
+    def _room(self) -> bool:
+        return self.pending < self.window and len(self.unstarted) < self.start_window
 
     async def cancel_and_settle(self) -> None:
         # Cancelling the awaiting task sends the child a cancel request; the task then waits for
@@ -203,7 +211,7 @@ class FanOut:
         pos = index * self.batch_size
         try:
             raw = await (await self._start_child(
-                index, "BatchWorkflow",  # untyped: see workflows.work.as_payload
+                index, "BatchWorkflow",  # untyped: see workflows.batch.as_payload
                 BatchInput(ranges, req.fail, req.max_attempts, req.delay_min_s, req.delay_max_s, req.child_type),
                 id=f"{self.root_id}-b{self.first_batch + index}",
             ))

@@ -59,6 +59,16 @@ async def shapes(client: Client) -> dict[str, WorkflowHandle]:  # type: ignore[t
     await wait_progress(starting, lambda p: p.running == 100)
     await starting.cancel()
     handles["cancelled-starting"] = starting
+    # Child starts in flight bounded (patched "bounded-child-starts"): more values than the start window,
+    # run to the end, and cancelled while starts are in flight (the values not yet dispatched never start).
+    handles["starts-bounded"] = await start(ParentWorkflow.run, FanoutRequest([ValueRange(1, 80)], fail="mod:5"),
+                                            id="starts-bounded", task_queue=QUEUE)
+    bounded = await start(ParentWorkflow.run, FanoutRequest([ValueRange(1, 200)], fail="none", delay_min_s=30,
+                                                           delay_max_s=30), id="cancelled-starts-bounded",
+                          task_queue=QUEUE)
+    await wait_progress(bounded, lambda p: p.running >= 1)
+    await bounded.cancel()
+    handles["cancelled-starts-bounded"] = bounded
     handles["batched"] = await start(ParentWorkflow.run, FanoutRequest([ValueRange(1, 2500)], fail="mod:7"),
                                      id="batched", task_queue=QUEUE)
     handles["sharded"] = await start(ParentWorkflow.run, FanoutRequest([ValueRange(1, 30000)], batch_size=100),
