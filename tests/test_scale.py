@@ -16,7 +16,7 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import ActivityEnvironment
 
 from bot.csv_export import write_csv
-from bot.devslack import FakeSlack
+from bot.devslack import FakeSlack, SlackLimits
 from bot.report import SlackReport
 from bot.results import ValueRow, failed_values, value_rows
 from bot.runs import PostResult, RunInfo
@@ -294,33 +294,32 @@ async def upload_csv(client: Client, slack: AsyncWebClient, run: RunInfo, result
     await ActivityEnvironment(client).run(report.upload_csv, PostResult(run, result))
 
 
-async def test_csv_upload_through_fake_slack(client: Client, task_queue: str, fake_slack: FakeSlack,
+async def test_csv_upload_through_fake_slack(client: Client, task_queue: str,
                                              run_2500: tuple[str, FanoutResult]) -> None:
-    slack = AsyncWebClient(base_url=fake_slack.base_url, token=fake_slack.bot_token)
-    fake_slack.reset()
-    thread = (await slack.chat_postMessage(channel="C1", text="run"))["ts"]
-    run_id, result = run_2500
-    await upload_csv(client, slack, run_info(run_id, 2500, thread), result)
-    [f] = fake_slack.files
-    assert (f["filename"], f["channel_id"], f["thread_ts"]) == (f"{run_id}.csv", "C1", thread)
-    table = list(csv.reader(io.StringIO(f["content"].decode())))
-    assert table[0] == ["value", "status", "result", "error", "attempts"]
-    assert len(table) == 2501 and [int(r[0]) for r in table[1:]] == list(range(1, 2501))
-    assert table[1] == ["1", "succeeded", "2", "", "1"]
-    assert table[2] == ["2", "failed", "", "Simulated failure for value 2", "1"]
+    async with FakeSlack(limits=SlackLimits.off()) as fake:  # its own: the session's bot uploads files too
+        slack = AsyncWebClient(base_url=fake.base_url, token=fake.bot_token)
+        thread = (await slack.chat_postMessage(channel="C1", text="run"))["ts"]
+        run_id, result = run_2500
+        await upload_csv(client, slack, run_info(run_id, 2500, thread), result)
+        [f] = fake.files
+        assert (f["filename"], f["channel_id"], f["thread_ts"]) == (f"{run_id}.csv", "C1", thread)
+        table = list(csv.reader(io.StringIO(f["content"].decode())))
+        assert table[0] == ["value", "status", "result", "error", "attempts"]
+        assert len(table) == 2501 and [int(r[0]) for r in table[1:]] == list(range(1, 2501))
+        assert table[1] == ["1", "succeeded", "2", "", "1"]
+        assert table[2] == ["2", "failed", "", "Simulated failure for value 2", "1"]
 
-    # A per-value run of 60 values: its rows come from the result itself.
-    small = await client.execute_workflow(ParentWorkflow.run, list(range(1, 61)), id=wid("pv60"),
-                                          task_queue=task_queue)
-    assert small.batch_size == 1 and small.results_complete
-    fake_slack.reset()
-    small_id = f"{run_id}-pv"  # any id: a per-value run's rows need only its request
-    rows = [row async for row in value_rows(client, small_id, small, FanoutRequest([ValueRange(1, 60)]))]
-    assert [r.value for r in rows] == list(range(1, 61)) and rows[59] == ValueRow(60, "failed", None,
-                                                                                    "Simulated failure for value 60", 1)
-    # Five values fit in the summary: no file.
-    await upload_csv(client, slack, run_info(run_id, 5, thread), replace(small, total_children=5))
-    assert fake_slack.files == []
+        # A per-value run of 60 values: its rows come from the result itself.
+        small = await client.execute_workflow(ParentWorkflow.run, list(range(1, 61)), id=wid("pv60"),
+                                              task_queue=task_queue)
+        assert small.batch_size == 1 and small.results_complete
+        small_id = f"{run_id}-pv"  # any id: a per-value run's rows need only its request
+        rows = [row async for row in value_rows(client, small_id, small, FanoutRequest([ValueRange(1, 60)]))]
+        assert [r.value for r in rows] == list(range(1, 61)) and rows[59] == ValueRow(
+            60, "failed", None, "Simulated failure for value 60", 1)
+        # Five values fit in the summary: no file.
+        await upload_csv(client, slack, run_info(run_id, 5, thread), replace(small, total_children=5))
+        assert len(fake.files) == 1
 
 
 async def test_write_csv_streams_rows(tmp_path) -> None:
