@@ -20,6 +20,7 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from bot import queues
 from bot import search_attributes as sa
@@ -33,6 +34,12 @@ from bot.start import ui_url
 from workflows.model import FanoutRequest
 
 log = logging.getLogger("fanout.service")
+
+BOT_WORKFLOWS = [ReporterWorkflow, UserRunsWorkflow]
+# The bot's workflows run sandboxed; only data types and the activity modules they name are passed through
+# (their imports_passed_through blocks): workflow code itself is checked for non-determinism.
+BOT_WORKFLOW_RUNNER = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows.model", "bot.runs"))
 SLACK_HTTP_TIMEOUT_S = 5  # well below the activities' 15 s start-to-close
 SHUTDOWN_GRACE = timedelta(seconds=10)
 
@@ -52,7 +59,7 @@ def build_workers(client: Client, settings: Settings, workflow_queue: str, repor
                       max_concurrent_activity_task_polls=2, graceful_shutdown_timeout=SHUTDOWN_GRACE, **options)
 
     return [
-        Worker(client, task_queue=workflow_queue, workflows=[ReporterWorkflow, UserRunsWorkflow],
+        Worker(client, task_queue=workflow_queue, workflows=BOT_WORKFLOWS, workflow_runner=BOT_WORKFLOW_RUNNER,
                activities=[follow_run], graceful_shutdown_timeout=SHUTDOWN_GRACE),
         slack_queue(queues.POSTS, [report.post_run_message, report.post_summary, report.notify_starter]),
         slack_queue(queues.EDITS, [report.edit_progress, report.final_edit]),

@@ -13,6 +13,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
+from bot.service import BOT_WORKFLOW_RUNNER, BOT_WORKFLOWS
 from worker import WORKFLOW_RUNNER, WORKFLOWS
 from workflows.model import MAX_STARTING_CHILDREN
 
@@ -23,7 +24,9 @@ def test_every_shape_has_a_history() -> None:
     names = {p.stem for p in HISTORIES}
     assert {"lab-list", "failures-retries", "sequential-delay", "cancelled", "cancelled-starting", "batched",
             "sharded", "report-claim", "report-claim-renewed", "child-failed", "child-square-delay",
-            "child-cancelled", "batch", "shard", "starts-bounded", "cancelled-starts-bounded"} <= names
+            "child-cancelled", "batch", "shard", "starts-bounded", "cancelled-starts-bounded",
+            "reporter", "reporter-unpostable", "reporter-cancelled", "reporter-terminated", "reporter-adopted",
+            "user-runs"} <= names
 
 
 def starts_in_flight(name: str) -> tuple[int, bool]:
@@ -55,7 +58,11 @@ def test_histories_of_both_start_shapes() -> None:
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_history_replays(path: Path) -> None:
+    """Each history against the workflows of the process that runs it: worker.py's, or the bot's."""
     history = WorkflowHistory.from_json(path.stem, path.read_text())
-    result = await Replayer(workflows=WORKFLOWS, workflow_runner=WORKFLOW_RUNNER).replay_workflow(
-        history, raise_on_replay_failure=False)
+    ours = {w.__name__ for w in BOT_WORKFLOWS}
+    started = history.events[0].workflow_execution_started_event_attributes.workflow_type.name
+    replayer = (Replayer(workflows=BOT_WORKFLOWS, workflow_runner=BOT_WORKFLOW_RUNNER) if started in ours
+                else Replayer(workflows=WORKFLOWS, workflow_runner=WORKFLOW_RUNNER))
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"

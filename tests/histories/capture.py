@@ -12,13 +12,16 @@ from __future__ import annotations
 import asyncio
 import shutil
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from bot import search_attributes
+from bot.dev_server import ONE_PARTITION
 from worker import WORKFLOW_RUNNER, WORKFLOWS
 from workflows.model import FanoutRequest, SlackMessage, ValueRange
 from workflows.parent import ParentWorkflow
@@ -30,8 +33,12 @@ QUEUE = "capture"
 
 async def wait_progress(handle: WorkflowHandle, predicate) -> None:  # type: ignore[type-arg,no-untyped-def]
     for _ in range(600):
-        if predicate(await handle.query(ParentWorkflow.progress)):
-            return
+        try:
+            if predicate(await handle.query(ParentWorkflow.progress)):
+                return
+        except RPCError as err:  # not started yet (a reporter starts it)
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise
         await asyncio.sleep(0.05)
     raise TimeoutError(handle.id)
 
@@ -103,10 +110,53 @@ async def save(client: Client, name: str, workflow_id: str) -> None:
     print(f"{name}: {len(history.events)} events")
 
 
+async def bot_shapes(env: WorkflowEnvironment) -> None:
+    """The bot's workflows, through the real bot (its Bolt app and workers) and a fake Slack: a run reported
+    to its end (with progress edits and files), one in a channel the bot is not in, one cancelled through the
+    reporter's update, one terminated in Temporal, one adopted from an earlier bot, and a user's quota."""
+    from bot.devslack import FakeSlack, SlackLimits
+    from bot.start import Origin, run_id_for
+    from tests.conftest import serve_bot, settings_for_tests
+
+    address = env.client.service_client.config.target_host
+    settings = settings_for_tests("", QUEUE, environment="capture", max_runs_per_user=5)
+
+    def run_id(trigger: str, channel: str = "C1") -> str:
+        return run_id_for(Origin("U1", channel, "", trigger_id=trigger, team_id="T1"))
+
+    async with FakeSlack(limits=SlackLimits.off()) as fake:
+        legacy = await env.client.start_workflow(  # an earlier bot's run: a memo, no reporter
+            ParentWorkflow.run, FanoutRequest([ValueRange(1, 3)], delay_min_s=2, delay_max_s=2), id="legacy-run",
+            task_queue=QUEUE, memo={"slack_user": "U1", "slack_channel": "C1", "command_text": "1-3 --delay 2",
+                                    "value_count": 3, "batch_size": 1, "child_workflow_count": 3, "slack": True,
+                                    "slack_message_ts": "1.000001", "slack_thread_ts": "1.000001"})
+        fake.kick("CKICKED")
+        async with serve_bot(replace(settings, slack_api_url=fake.base_url), fake, address) as bot:
+            await bot.command("1-60 --delay 0.5-2.5", trigger_id="capture-reported")
+            await bot.command("1 2", channel_id="CKICKED", trigger_id="capture-unpostable")
+            await bot.command("1-3 --delay 30", trigger_id="capture-cancelled")
+            await bot.command("1-3 --delay 30", trigger_id="capture-terminated")
+            cancelled, terminated = run_id("capture-cancelled"), run_id("capture-terminated")
+            for workflow_id in (cancelled, terminated):
+                await wait_progress(env.client.get_workflow_handle(workflow_id), lambda p: p.running == 3)
+            await bot.command(f"cancel {cancelled}", trigger_id="capture-cancel")
+            await env.client.get_workflow_handle(terminated).terminate("capture")
+            names = {"reporter": run_id("capture-reported"), "reporter-unpostable": run_id("capture-unpostable",
+                                                                                              "CKICKED"),
+                     "reporter-cancelled": cancelled, "reporter-terminated": terminated, "reporter-adopted": legacy.id}
+            for name, workflow_id in names.items():
+                await env.client.get_workflow_handle(f"{workflow_id}-slack").result()
+                await save(env.client, name, f"{workflow_id}-slack")
+            from bot.quota import quota_id
+
+            await save(env.client, "user-runs", quota_id(bot.bot.workers.workflow_queue, "U1"))  # type: ignore[attr-defined]
+
+
 async def main() -> int:
     temporal = shutil.which("temporal") or shutil.which("temporal", path=str(Path(sys.executable).parent))
     env = await WorkflowEnvironment.start_local(dev_server_existing_path=temporal, ui=False,
-                                                search_attributes=list(search_attributes.ALL))
+                                                search_attributes=list(search_attributes.ALL),
+                                                dev_server_extra_args=ONE_PARTITION)
     try:
         async with Worker(env.client, task_queue=QUEUE, workflows=WORKFLOWS, workflow_runner=WORKFLOW_RUNNER):
             for name, handle in (await shapes(env.client)).items():
@@ -116,6 +166,7 @@ async def main() -> int:
             # a cancelled child, a BatchWorkflow, and a shard (a ParentWorkflow started by the root).
             for name, workflow_id in CHILDREN.items():
                 await save(env.client, name, workflow_id)
+            await bot_shapes(env)
     finally:
         await env.shutdown()
     return 0
