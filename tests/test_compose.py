@@ -59,7 +59,7 @@ def test_compose_has_temporal_worker_and_bot(compose: list[str]) -> None:
 PROFILE_SERVICES = {
     (): {"worker", "bot"},  # Temporal Cloud / any cluster: no Temporal container
     ("dev",): {"temporal", "worker", "bot"},
-    ("persistent",): {"postgresql", "temporal-postgres", "temporal-ui", "worker", "bot"},
+    ("persistent",): {"postgresql", "temporal-postgres", "temporal-setup", "temporal-ui", "worker", "bot"},
 }
 
 
@@ -136,3 +136,20 @@ def test_every_compose_variable_is_documented_in_env_example() -> None:
     documented = set(re.findall(r"^#?\s*([A-Z_][A-Z0-9_]*)=", (ROOT / ".env.example").read_text(), re.M))
     assert not used - documented, f"add to .env.example: {sorted(used - documented)}"
     assert re.search(r"^COMPOSE_PROFILES=dev$", (ROOT / ".env.example").read_text(), re.M)
+
+
+def test_the_dev_profiles_server_has_the_flags_of_make_dev(config: dict[str, Any]) -> None:
+    from bot import dev_server
+
+    command = config["services"]["temporal"]["command"]
+    flags = dev_server.args()
+    assert any(command[i:i + len(flags)] == flags for i in range(len(command))), command
+
+
+def test_the_persistent_profile_registers_every_search_attribute(config: dict[str, Any]) -> None:
+    from bot import search_attributes
+
+    setup = " ".join(config["services"]["temporal-setup"]["command"])
+    for key in search_attributes.ALL:
+        assert key.name in setup, setup
+    assert "DYNAMIC_CONFIG_FILE_PATH" in config["services"]["temporal-postgres"]["environment"]

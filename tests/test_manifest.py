@@ -54,12 +54,13 @@ def sources() -> list[Path]:
 
 
 def slack_calls() -> dict[str, set[str]]:
-    """Slack Web API method -> files that call it (``<anything>.<method>(...)`` where method is a WebClient method)."""
+    """Slack Web API method -> files that use it: ``<anything>.<method>`` where method is a WebClient method,
+    called there or handed to a helper that calls it (bot.slack_calls.call(..., self.slack.chat_update))."""
     found: dict[str, set[str]] = {}
     for path in sources():
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in SLACK_METHODS:
-                found.setdefault(node.func.attr, set()).add(path.name)
+            if isinstance(node, ast.Attribute) and node.attr in SLACK_METHODS:
+                found.setdefault(node.attr, set()).add(path.name)
     return found
 
 
