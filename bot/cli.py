@@ -29,8 +29,9 @@ from bot.config import ConfigError, Settings, load_dotenv_once
 from bot.logs import configure_logging, hard_exit
 from bot.parse import CancelCommand, HelpCommand, ListCommand, ParseError, RunCommand, StatusCommand, help_text, parse
 from bot.render import format_duration, progress_bar, status_message, summary_message
+from bot.runs import ui_url
 from bot.runs_lookup import STATUS_NAMES
-from bot.start import Origin, start_unreported, ui_url
+from bot.start import Origin, start_unreported
 from bot.temporal import TemporalUnavailable, connect
 from bot.textview import blocks_to_text, mrkdwn_to_text
 from bot.watch import watch_run

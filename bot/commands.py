@@ -1,7 +1,10 @@
-"""The /fanout command table: the one source for the parser (bot.parse) and the help text. Pure.
+"""The /fanout command table: the one source for the parser (bot.parse), the help text and the form
+(bot.form). Pure.
 
 Each ``Option`` carries its own ``apply`` (text -> FanoutRequest field changes), so the parser
-finds options only here and the help lists exactly what the parser accepts.
+finds options only here and the help lists exactly what the parser accepts; and its ``form`` (how the
+form asks for it: a widget, its choices and default, and how a request shows in it), so the form
+offers exactly what the parser accepts and submits it as /fanout text the parser then reads.
 """
 
 from __future__ import annotations
@@ -38,12 +41,35 @@ def show(text: str) -> str:
 
 
 @dataclass(frozen=True)
+class Choice:
+    value: str  # as the option's text takes it
+    label: str
+
+
+@dataclass(frozen=True)
+class FormField:
+    """How the form asks for an option. ``select`` and ``radio`` offer ``choices``; a choice named in
+    ``takes_argument`` needs the text of a second field labelled ``argument`` (``mod`` -> ``mod:3``)."""
+
+    label: str
+    widget: str  # select | radio | number | text
+    choices: tuple[Choice, ...] = ()
+    placeholder: str = ""
+    argument: str = ""
+    takes_argument: tuple[str, ...] = ()
+    minimum: int = 0
+    maximum: int = 0
+
+
+@dataclass(frozen=True)
 class Option:
     name: str  # without dashes: `--fail` is "fail"
     arg: str  # argument syntax for the help; "" for a flag
     default: str
     help: str
     apply: Callable[[str], Changes]  # raises OptionError
+    form: FormField
+    shown: Callable[[FanoutRequest], str]  # the request's setting as the option's text ("" = the default)
 
     @property
     def flag(self) -> str:
@@ -133,6 +159,13 @@ def _child(arg: str) -> Changes:
     return {"child_type": child_type}
 
 
+def _delay_text(request: FanoutRequest) -> str:
+    if request.delay_max_s <= 0:
+        return ""
+    lo, hi = _seconds_text(request.delay_min_s), _seconds_text(request.delay_max_s)
+    return lo if lo == hi else f"{lo}-{hi}"
+
+
 OPTIONS: tuple[Option, ...] = (
     Option(
         "fail",
@@ -140,22 +173,36 @@ OPTIONS: tuple[Option, ...] = (
         "even",
         "which children fail: even or odd values, none, multiples of N, or each at random with probability P",
         _fail,
+        FormField("Which children fail", "select",
+                  (Choice("even", "even values (the lab's rule)"), Choice("odd", "odd values"),
+                   Choice("none", "none"), Choice("mod", "multiples of N"), Choice("rate", "at random, probability P")),
+                  argument="N (multiples of N) or P (probability, 0-1)", takes_argument=("mod", "rate")),
+        lambda r: r.fail if r.fail != "even" else "",
     ),
-    Option("retries", "N", "1", f"maximum attempts per child, 1-{MAX_ATTEMPTS} (1 = no retry)", _retries),
+    Option("retries", "N", "1", f"maximum attempts per child, 1-{MAX_ATTEMPTS} (1 = no retry)", _retries,
+           FormField("Attempts per child (1 = no retry)", "number", minimum=1, maximum=MAX_ATTEMPTS),
+           lambda r: str(r.max_attempts) if r.max_attempts != 1 else ""),
     Option(
         "delay",
         "S|A-B",
         "0",
         f"each child first sleeps S seconds, or a random A to B seconds; at most {MAX_DELAY_S:,.0f}",
         _delay,
+        FormField("Delay before each child (seconds)", "text", placeholder="0, 2, or a range like 1-5"),
+        _delay_text,
     ),
-    Option("sequential", "", "parallel", "start each child only after the previous one finished", _sequential),
+    Option("sequential", "", "parallel", "start each child only after the previous one finished", _sequential,
+           FormField("Children run", "radio", (Choice("parallel", "in parallel"),
+                                               Choice("sequential", "one after another"))),
+           lambda r: "sequential" if r.sequential else ""),
     Option(
         "batch",
         "N",
         "auto",
         f"values per child workflow; auto is 1, or more when over {MAX_CHILD_WORKFLOWS:,} values",
         _batch,
+        FormField("Values per child workflow", "text", placeholder="auto"),
+        lambda r: str(r.batch_size) if r.batch_size > 0 else "",
     ),
     Option(
         "child",
@@ -163,6 +210,9 @@ OPTIONS: tuple[Option, ...] = (
         "double",
         "child workflow type: " + ", ".join(f"`{name}` {what}" for name, what in CHILD_TYPES.items()),
         _child,
+        FormField("Child workflow type", "select", tuple(Choice(name, f"{name}: {what}")
+                                                         for name, what in CHILD_TYPES.items())),
+        lambda r: r.child_type if r.child_type != "double" else "",
     ),
 )
 
@@ -217,26 +267,24 @@ def _seconds_text(seconds: float) -> str:
     return f"{seconds:.3f}".rstrip("0").rstrip(".")
 
 
+def option_text(option: Option, value: str) -> str:
+    """``--name value`` (a flag alone), or "" for a default value."""
+    if not value or value == option.default:
+        return ""
+    return option.flag if not option.arg else f"{option.flag} {value}"
+
+
 def command_text(request: FanoutRequest, limit: int = 2000) -> str:
     """The /fanout text that makes ``request``: the inverse of bot.parse for a run (what a retry records).
 
     Values past ``limit`` characters are summarised as ``…(N more ranges)``, so the text stays small
     however many values failed; options are always complete."""
-    defaults = FanoutRequest(ranges=[])
-    options = []
-    if request.fail != defaults.fail:
-        options.append(f"--fail {request.fail}")
-    if request.max_attempts != defaults.max_attempts:
-        options.append(f"--retries {request.max_attempts}")
-    if request.delay_max_s > 0:
-        lo, hi = _seconds_text(request.delay_min_s), _seconds_text(request.delay_max_s)
-        options.append(f"--delay {lo}" if lo == hi else f"--delay {lo}-{hi}")
-    if request.sequential:
-        options.append("--sequential")
-    if request.batch_size > 0:
-        options.append(f"--batch {request.batch_size}")
-    if request.child_type != defaults.child_type:
-        options.append(f"--child {request.child_type}")
+    options = [t for t in (option_text(o, o.shown(request)) for o in OPTIONS) if t]
+    return " ".join([values_text(request, limit)] + options).strip()
+
+
+def values_text(request: FanoutRequest, limit: int = 2000) -> str:
+    """The request's values as /fanout writes them, summarised past ``limit`` characters."""
     values: list[str] = []
     used = 0
     for i, r in enumerate(request.ranges):
@@ -246,7 +294,7 @@ def command_text(request: FanoutRequest, limit: int = 2000) -> str:
             break
         values.append(text)
         used += len(text) + 1
-    return " ".join(values + options)
+    return " ".join(values)
 
 
 def _code(text: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import secrets
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
@@ -202,6 +203,7 @@ class Views:
         self._stack: list[str] = []  # the modal on screen: the opened view's id, then the pushed ones'
         self._used_triggers: set[str] = set()
         self._seq = 0
+        self._prefix = secrets.token_hex(3).upper()  # view ids are unique across workspaces, as Slack's
 
     def clear(self) -> None:
         for store in (self.opened, self.home_tabs, self._home, self._stack, self._used_triggers):
@@ -281,5 +283,6 @@ class Views:
     def _answer(self, view: dict[str, Any], view_id: str | None = None) -> dict[str, Any]:
         """The view as Slack answers it: with its id (kept across updates) and a new hash."""
         self._seq += 1
-        return {**view, "id": view_id or f"V{self._seq:04d}", "team_id": "T1", "app_id": "A1", "bot_id": "BBOT",
+        return {**view, "id": view_id or f"V{self._prefix}{self._seq:04d}", "team_id": "T1", "app_id": "A1",
+                "bot_id": "BBOT",
                 "state": {"values": {}}, "hash": f"{int(self.wall_clock())}.{self._seq:08x}"}

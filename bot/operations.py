@@ -14,30 +14,35 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from slack_bolt.async_app import AsyncRespond
 from temporalio.client import Client, WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from bot.blocks import code, escape, mention
 from bot.commands import command_text
 from bot.config import Settings
+from bot.home import HomeUser, HomeWorkflow, home_id
 from bot.parse import RunCommand, usage_text
 from bot.render import error_message, list_message, status_message
 from bot.reporter import ReporterWorkflow
 from bot.results import failed_values, run_request
 from bot.runs import CancelRun
 from bot.runs_lookup import STATUS_NAMES, FoundRun, find_run, list_channel_runs
-from bot.start import Origin, OverCap, Where, may_have_started, run_id_for, start_reported
+from bot.start import RPC_TIMEOUT, Origin, OverCap, Where, may_have_started, run_id_for, start_reported
 from bot.temporal import TemporalGateway, TemporalUnavailable
+from bot.textview import mrkdwn_to_text
 from workflows.model import FanoutRequest, FanoutResult, Progress
 from workflows.values import compress
 
 log = logging.getLogger("fanout.bot")
+# Where a private answer goes: Bolt's respond() (the request's response_url), or a Collected for a form.
+Respond = Callable[..., Awaitable[Any]]
 
 COMMAND_BUDGET_S = 2.5  # every answer well within Slack's 3 s
 MAX_RETRY_RANGES = 5000  # ~150 KB of request payload, well under Temporal's 512 KiB warning
@@ -54,7 +59,7 @@ class Operations:
         self.gateway = gateway
         self.where = where
 
-    async def _client(self, respond: AsyncRespond) -> Client | None:
+    async def _client(self, respond: Respond) -> Client | None:
         try:
             return await self.gateway.client()
         except TemporalUnavailable as err:
@@ -63,12 +68,12 @@ class Operations:
                              "was started. Try again in a moment.")
             return None
 
-    async def _tell(self, respond: AsyncRespond, problem: str, usage: str = "") -> None:
+    async def _tell(self, respond: Respond, problem: str, usage: str = "") -> None:
         await respond(**error_message(problem, usage).as_ephemeral())
 
     # -- run --------------------------------------------------------------------------------------
 
-    async def run(self, command: RunCommand, payload: dict[str, Any], respond: AsyncRespond) -> None:
+    async def run(self, command: RunCommand, payload: dict[str, Any], respond: Respond) -> None:
         origin = Origin(
             user_id=payload.get("user_id", ""),
             channel_id=payload.get("channel_id", ""),
@@ -78,7 +83,7 @@ class Operations:
         )
         await self.start(command.request, origin, respond)
 
-    async def start(self, request: FanoutRequest, origin: Origin, respond: AsyncRespond) -> str | None:
+    async def start(self, request: FanoutRequest, origin: Origin, respond: Respond) -> str | None:
         """Start a reported run; the run id, or None (the user was told why)."""
         client = await self._client(respond)
         if client is None:
@@ -124,7 +129,7 @@ class Operations:
 
     # -- status, cancel, list ---------------------------------------------------------------------
 
-    async def _find(self, run_id: str, team_id: str, channel_id: str, respond: AsyncRespond) -> FoundRun | None:
+    async def _find(self, run_id: str, team_id: str, channel_id: str, respond: Respond) -> FoundRun | None:
         """The run if it is this channel's, else None (the user told, the same way whatever the reason)."""
         client = await self._client(respond)
         if client is None:
@@ -142,7 +147,7 @@ class Operations:
                              "message and in `/fanout list`.", usage_text())
         return found
 
-    async def status(self, run_id: str, team_id: str, channel_id: str, respond: AsyncRespond) -> None:
+    async def status(self, run_id: str, team_id: str, channel_id: str, respond: Respond) -> None:
         found = await self._find(run_id, team_id, channel_id, respond)
         if found is None:
             return
@@ -174,7 +179,7 @@ class Operations:
         who = f"{mention(found.run.user_id)} (who started it)" + (f" or an admin ({admins})" if admins else "")
         return f"Only {who} can cancel run {code(found.run.workflow_id)}."
 
-    async def cancel(self, run_id: str, user_id: str, team_id: str, channel_id: str, respond: AsyncRespond) -> None:
+    async def cancel(self, run_id: str, user_id: str, team_id: str, channel_id: str, respond: Respond) -> None:
         found = await self._find(run_id, team_id, channel_id, respond)
         if found is None:
             return
@@ -204,7 +209,7 @@ class Operations:
         await respond(text=f"Cancelling {code(run_id)}: running children are being cancelled; the summary with the "
                       "results so far follows in the run's thread.", response_type="ephemeral", replace_original=False)
 
-    async def list_runs(self, team_id: str, channel_id: str, respond: AsyncRespond) -> None:
+    async def list_runs(self, team_id: str, channel_id: str, respond: Respond) -> None:
         client = await self._client(respond)
         if client is None:
             return
@@ -221,7 +226,7 @@ class Operations:
     # -- retry failed -----------------------------------------------------------------------------
 
     async def retry_failed(self, run_id: str, *, user_id: str, channel_id: str, thread_ts: str, trigger_id: str,
-                           team_id: str, respond: AsyncRespond) -> None:
+                           team_id: str, respond: Respond) -> None:
         found = await self._find(run_id, team_id, channel_id, respond)
         if found is None:
             return
@@ -252,4 +257,69 @@ class Operations:
         origin = Origin(user_id=user_id, channel_id=channel_id, text=command_text(request),
                         trigger_id=trigger_id, team_id=team_id, thread_ts=thread_ts, retry_of=run_id)
         await self.start(request, origin, respond)
+
+    # -- run again, edit and run, the form, the Home tab -------------------------------------------
+
+    async def request_of(self, run_id: str, team_id: str, channel_id: str,
+                         respond: Respond) -> tuple[FoundRun, FanoutRequest] | None:
+        """This channel's run and the request it was started with (None: the user was told why)."""
+        found = await self._find(run_id, team_id, channel_id, respond)
+        if found is None:
+            return None
+        if found.run_desc is None:
+            await self._tell(respond, f"Run {code(run_id)} never started, so there is nothing to run again.")
+            return None
+        try:
+            return found, await run_request(found.client.get_workflow_handle(run_id))
+        except (RPCError, ValueError) as err:
+            await self._tell(respond, f"Cannot read how {code(run_id)} was started: {escape(str(err))}")
+            return None
+
+    async def run_again(self, run_id: str, *, user_id: str, team_id: str, channel_id: str,
+                        respond: Respond) -> None:
+        """The same request again, as a new run in the channel. Once per run and person: a second click
+        (or a retried delivery) starts nothing more and says where the first one is."""
+        found = await self.request_of(run_id, team_id, channel_id, respond)
+        if found is None:
+            return
+        run, request = found
+        origin = Origin(user_id=user_id, channel_id=channel_id, text=run.run.text or command_text(request),
+                        trigger_id=f"again:{run_id}:{user_id}", team_id=team_id)
+        told = Collected()
+        started = await self.start(request, origin, told)
+        if told.said:
+            await respond(**told.said)
+        elif started is None:
+            await self._tell(respond, f"You already ran {code(run_id)} again, as {code(run_id_for(origin))}; its "
+                             "message is in this channel.")
+
+    async def start_from_form(self, request: FanoutRequest, origin: Origin) -> str:
+        """Start a run the form describes; "" when it started (or had started: the same view submitted
+        twice), else why not, as plain text for the form's inline error."""
+        told = Collected()
+        await self.start(request, origin, told)
+        return told.text
+
+    async def refresh_home(self, team_id: str, user_id: str) -> None:
+        """Ask the user's HomeWorkflow to publish their Home tab (starting it if it is not running)."""
+        client = await self.gateway.client()
+        async with asyncio.timeout(COMMAND_BUDGET_S):
+            await client.start_workflow(
+                HomeWorkflow.run, HomeUser(team_id, user_id), id=home_id(self.where.workflow_queue, user_id),
+                task_queue=self.where.workflow_queue, start_signal="refresh",
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING, rpc_timeout=RPC_TIMEOUT)
+
+
+class Collected:
+    """A stand-in for ``respond`` that keeps what would have been said (for a form's inline error)."""
+
+    def __init__(self) -> None:
+        self.said: dict[str, Any] = {}
+
+    async def __call__(self, **message: Any) -> None:
+        self.said = message
+
+    @property
+    def text(self) -> str:
+        return mrkdwn_to_text(str(self.said.get("text", "")), plain=True).replace("`", "")
 

@@ -81,13 +81,18 @@ class ListCommand:
 @dataclass(frozen=True)
 class ParseError:
     problem: str  # mrkdwn, user text escaped; the caller appends usage_text()
+    field: str = ""  # what was wrong: "values", "scenario", an option's name, or "" (the command as a whole)
 
 
 Command = RunCommand | HelpCommand | StatusCommand | CancelCommand | ListCommand
 
 
 class _Problem(Exception):
-    """Internal: carries an error message (mrkdwn, user text escaped) up to parse()."""
+    """Internal: carries an error message (mrkdwn, user text escaped) and its field up to parse()."""
+
+    def __init__(self, problem: str, field: str = "") -> None:
+        super().__init__(problem)
+        self.field = field
 
 
 def parse(text: str, *, max_values: int) -> Command | ParseError:
@@ -104,8 +109,8 @@ def parse(text: str, *, max_values: int) -> Command | ParseError:
             commands = ", ".join(f"`{s.name}`" for s in SUBCOMMANDS)
             raise _Problem(f"Unknown command {show(tokens[0])}. Commands are {commands}; or {_VALUES_HOWTO}.")
         return _run(tokens, max_values)
-    except (_Problem, OptionError) as problem:
-        return ParseError(str(problem))
+    except _Problem as problem:
+        return ParseError(str(problem), problem.field)
 
 
 def _tokens(text: str) -> list[str]:
@@ -170,36 +175,43 @@ def _run(tokens: list[str], max_values: int, scenario: str = "", preset: tuple[i
         i += 1
         if not _is_option(token):
             if scenario:
-                raise _Problem(f"A scenario brings its own values; remove {show(token)}, or run the values without it.")
-            parts.append(_value(token))
+                raise _Problem(f"A scenario brings its own values; remove {show(token)}, or run the values without it.",
+                               "values")
+            try:
+                parts.append(_value(token))
+            except _Problem as bad:
+                raise _Problem(str(bad), "values") from None
             continue
         option, arg = _option(token)
         if option.name in seen:
-            raise _Problem(f"`{option.flag}` is given twice; give each option once.")
+            raise _Problem(f"`{option.flag}` is given twice; give each option once.", option.name)
         seen.add(option.name)
         if not option.arg:
             if arg is not None:
-                raise _Problem(f"{show(token)}: `{option.flag}` is a flag and takes no value.")
+                raise _Problem(f"{show(token)}: `{option.flag}` is a flag and takes no value.", option.name)
             arg = ""
         elif arg is None and i < len(tokens) and not _is_option(tokens[i]):
             arg = tokens[i]
             i += 1
         if option.arg and not arg:
-            raise _Problem(f"`{option.flag}` needs a value: `{escape_mrkdwn(option.syntax)}`.")
-        changes.update(option.apply(arg or ""))
+            raise _Problem(f"`{option.flag}` needs a value: `{escape_mrkdwn(option.syntax)}`.", option.name)
+        try:
+            changes.update(option.apply(arg or ""))
+        except OptionError as err:
+            raise _Problem(str(err), option.name) from None
     ranges = _merge(parts) if not scenario else compress(preset)
     total = count_values(ranges)
     if total == 0:
-        raise _Problem(f"No values to fan out; {_VALUES_HOWTO}.")
+        raise _Problem(f"No values to fan out; {_VALUES_HOWTO}.", "values")
     if total > max_values:
         raise _Problem(
             f"That is {total:,} values; the limit is {max_values:,} per run (FANOUT_MAX_VALUES). "
-            "Split it into smaller runs."
+            "Split it into smaller runs.", "scenario" if scenario else "values",
         )
     request = FanoutRequest(ranges=ranges, **changes)
-    problem = batch_problem(total, plan_batch_size(total, request.batch_size))
-    if problem:
-        raise _Problem(problem + ".")
+    too_big = batch_problem(total, plan_batch_size(total, request.batch_size))
+    if too_big:
+        raise _Problem(too_big + ".", "batch")
     return RunCommand(request=request, value_count=total, scenario=scenario)
 
 
@@ -223,7 +235,7 @@ def _scenario(args: list[str], max_values: int) -> RunCommand:
         raise _Problem(f"`scenario` needs a name: {names}, e.g. `/fanout scenario large-scale`.")
     scenario = next((s for s in SCENARIOS if s.name == args[0].lower()), None)
     if scenario is None:
-        raise _Problem(f"Unknown scenario {show(args[0])}; the scenarios are {names}.")
+        raise _Problem(f"Unknown scenario {show(args[0])}; the scenarios are {names}.", "scenario")
     return _run(args[1:], max_values, scenario=scenario.name, preset=scenario.values)
 
 

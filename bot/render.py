@@ -235,10 +235,14 @@ def summary_message(run: RunInfo, result: FanoutResult) -> Message:
     head: list[Block] = [section(f"{_title(result)}\n{_stats(result)}"), context(_timing(result))]
     if run.retry_of:
         head.append(context(f"↩️ Retry of {code(run.retry_of, 80)}"))
-    tail: list[Block] = []
+    buttons = []
     if result.failure_count > 0 and result.status not in ENDED:  # a retry reads the failures from the result
-        tail.append(actions(button(f"Retry failed ({result.failure_count:,})", "fanout_retry",
-                                   value=run.workflow_id, style="primary")))
+        buttons.append(button(f"Retry failed ({result.failure_count:,})", "fanout_retry", value=run.workflow_id,
+                              style="primary"))
+    if run.in_slack and result.status != "not_started":
+        buttons += [button("Run again", "fanout_run_again", value=run.workflow_id),
+                    button("Edit and run", "fanout_edit_run", value=run.workflow_id)]
+    tail: list[Block] = [actions(*buttons)] if buttons else []
     fixed = to_dicts(head + tail)
     budget = Budget(TOTAL_TEXT_MAX - text_length(fixed), MAX_BLOCKS - len(fixed) - 2)  # 2 dividers
 
@@ -282,7 +286,8 @@ def error_message(problem: str, usage: str) -> Message:
 
 def help_message(help_text: str) -> Message:
     lines = help_text.strip().splitlines() or ["(no help)"]
-    return packed_message(lines[0], "", lines, len(lines), "_…and {n:,} more lines_")
+    return packed_message(lines[0], "", lines, len(lines), "_…and {n:,} more lines_",
+                          extra=[actions(button("New run", "fanout_new_run", value="new", style="primary"))])
 
 
 def status_message(run_id: str, status: str, progress: Progress | None, result: FanoutResult | None,

@@ -35,6 +35,8 @@ from temporalio.workflow import ActivityCancellationType, ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from bot import queues
+    from bot.home import RunTotals, home_id
+    from bot.home_publish import record_stats
     from bot.report import SlackReport, follow_run
     from bot.runs import (
         CancelRun,
@@ -62,6 +64,8 @@ UPLOAD_HEARTBEAT = timedelta(seconds=30)
 FIRST = Priority(priority_key=1)  # run messages, summaries, final edits: ahead of any progress edit
 LAST = Priority(priority_key=5)  # progress edits
 EDITS_MAX = 500  # progress edits per run, at most (each is ~11 history events)
+
+HOME_AND_STATS = "home-and-stats"  # patch: the message ts in the memo, today's totals and the Home tab at close
 
 # Results the reporter makes up for a run that ended in Temporal without one.
 ENDED_STATUSES = ("terminated", "timed_out", "failed", "canceled", "not_started")
@@ -101,10 +105,15 @@ class ReporterWorkflow:
         workflow.upsert_memo({"success_count": result.success_count, "failure_count": result.failure_count,
                               "total": result.total_children, "success_rate": result.success_rate,
                               "wall_s": result.wall_s, "slack_thread_ts": run.thread_ts})
+        counted = workflow.patched(HOME_AND_STATS)
+        if counted:
+            await self._count(run, result)
         summary_ts = ""
         if run.message_ts and not self._stopped:
             summary_ts = await self._report(run, result)
         await self._tell_quota(input.quota_id, "release")
+        if counted:
+            await self._show_home(run)
         return ReportOutcome(status=result.status, message_ts=run.message_ts, summary_ts=summary_ts,
                              stopped=self._stopped, success_count=result.success_count,
                              failure_count=result.failure_count, total=result.total_children)
@@ -211,7 +220,31 @@ class ReporterWorkflow:
         ts = await self._slack(SlackReport.post_run_message, PostRunMessage(run), queues.POSTS)
         if not ts:
             return run
-        return replace(run, message_ts=ts, thread_ts=run.thread_ts or ts)
+        run = replace(run, message_ts=ts, thread_ts=run.thread_ts or ts)
+        if workflow.patched(HOME_AND_STATS):  # where the run is in Slack: the App Home links its thread
+            workflow.upsert_memo({"slack_message_ts": run.message_ts, "slack_thread_ts": run.thread_ts})
+        return run
+
+    async def _count(self, run: RunInfo, result: FanoutResult) -> None:
+        """The closed run counts in today's totals (bot.home) — before its summary, so the totals are
+        current by the time anyone reads it."""
+        try:
+            await workflow.execute_activity(
+                record_stats, RunTotals(self._run_id, result.total_children, result.success_count,
+                                        result.failure_count),
+                task_queue=self._queue, start_to_close_timeout=timedelta(seconds=10),
+                schedule_to_close_timeout=GIVE_UP_AFTER, retry_policy=RETRY)
+        except ActivityError as err:
+            workflow.logger.warning("Run %s not counted in today's totals: %s", self._run_id, err)
+
+    async def _show_home(self, run: RunInfo) -> None:
+        """Its starter's Home tab shows it finished (if they have had it open lately)."""
+        if not run.user_id:
+            return
+        try:
+            await workflow.get_external_workflow_handle(home_id(self._queue, run.user_id)).signal("refresh")
+        except Exception:  # no Home tab open for them lately: it is drawn afresh when they open it
+            pass
 
     async def _notify_starter(self, run: RunInfo) -> None:
         """The one direct message to who started a run the bot cannot post about, saying how to fix it."""

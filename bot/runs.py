@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from workflows.model import FanoutRequest, FanoutResult, Progress
 
@@ -17,6 +18,11 @@ REPORTER_SUFFIX = "-slack"  # the reporter of run <id> is workflow <id>-slack
 
 def reporter_id(run_id: str) -> str:
     return f"{run_id}{REPORTER_SUFFIX}"
+
+
+def ui_url(base: str, namespace: str, workflow_id: str) -> str:
+    """The workflow in the Temporal Web UI."""
+    return f"{base}/namespaces/{quote(namespace, safe='')}/workflows/{quote(workflow_id, safe='')}"
 
 
 @dataclass(frozen=True)

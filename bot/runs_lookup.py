@@ -24,13 +24,12 @@ from temporalio.service import RPCError, RPCStatusCode
 from bot import search_attributes as sa
 from bot.render import RunListing
 from bot.reporter import ReporterWorkflow
-from bot.runs import RunInfo, from_memo, reporter_id
-from bot.start import Where, ui_url
+from bot.runs import RunInfo, from_memo, reporter_id, ui_url
+from bot.start import Where
 from workflows.model import FanoutResult, Progress
 
 RPC_TIMEOUT = timedelta(seconds=2)
 LIST_LIMIT = 10  # runs shown by `/fanout list`
-_SLACK_ID = re.compile(r"[A-Z0-9]{1,40}")
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,200}")
 
 STATUS_NAMES = {
@@ -133,7 +132,7 @@ async def find_run(client: Client, run_id: str, team_id: str, channel_id: str, w
 
 def channel_query(team_id: str, channel_id: str, where: Where) -> str | None:
     """The visibility query for a channel's runs (None for ids that are not Slack ids)."""
-    if not (_SLACK_ID.fullmatch(team_id) and _SLACK_ID.fullmatch(channel_id)) or "'" in where.workflow_queue:
+    if not (sa.is_slack_id(team_id) and sa.is_slack_id(channel_id)) or "'" in where.workflow_queue:
         return None
     return (f"WorkflowType = 'ReporterWorkflow' AND TaskQueue = '{where.workflow_queue}' "
             f"AND {sa.TEAM.name} = '{team_id}' AND {sa.CHANNEL.name} = '{channel_id}'")

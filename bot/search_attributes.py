@@ -13,6 +13,7 @@ The bot and the worker check at start that they exist (``missing``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import timedelta
 
@@ -29,7 +30,13 @@ STATUS = SearchAttributeKey.for_keyword("FanoutStatus")  # running | completed |
 SCHEDULE = SearchAttributeKey.for_keyword("FanoutSchedule")  # the schedule that fired the run, if any
 
 ALL: tuple[SearchAttributeKey[str], ...] = (TEAM, CHANNEL, USER, STATUS, SCHEDULE)
+_SLACK_ID = re.compile(r"[A-Z0-9]{1,40}")
 TYPE_NAME = "Keyword"  # every key above is a keyword: exact match, as ids need
+
+
+def is_slack_id(value: str) -> bool:
+    """A Slack id (team, channel, user): safe to put in a visibility query as it is."""
+    return bool(_SLACK_ID.fullmatch(value))
 
 
 def for_run(team_id: str, channel_id: str, user_id: str, status: str = "running",

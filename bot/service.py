@@ -25,17 +25,18 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from bot import queues
 from bot import search_attributes as sa
 from bot.config import Settings
+from bot.home import DailyStatsWorkflow, HomeWorkflow
+from bot.home_publish import HomeActivities, record_stats
 from bot.quota import UserRunsWorkflow
 from bot.report import SlackReport, follow_run
 from bot.reporter import ReporterWorkflow
-from bot.runs import ReportInput, from_memo, reporter_id, to_memo
+from bot.runs import ReportInput, from_memo, reporter_id, to_memo, ui_url
 from bot.slack_calls import SlackHealth
-from bot.start import ui_url
 from workflows.model import FanoutRequest
 
 log = logging.getLogger("fanout.service")
 
-BOT_WORKFLOWS = [ReporterWorkflow, UserRunsWorkflow]
+BOT_WORKFLOWS = [ReporterWorkflow, UserRunsWorkflow, HomeWorkflow, DailyStatsWorkflow]
 # The bot's workflows run sandboxed; only data types and the activity modules they name are passed through
 # (their imports_passed_through blocks): workflow code itself is checked for non-determinism.
 BOT_WORKFLOW_RUNNER = SandboxedWorkflowRunner(
@@ -50,7 +51,8 @@ def activity_slack_client(settings: Settings) -> AsyncWebClient:
                           timeout=SLACK_HTTP_TIMEOUT_S, retry_handlers=[])
 
 
-def build_workers(client: Client, settings: Settings, workflow_queue: str, report: SlackReport) -> list[Worker]:
+def build_workers(client: Client, settings: Settings, workflow_queue: str, report: SlackReport,
+                  home: HomeActivities) -> list[Worker]:
     budget = settings.slack_budget
 
     def slack_queue(group: str, activities: list[Any], **options: Any) -> Worker:
@@ -60,10 +62,11 @@ def build_workers(client: Client, settings: Settings, workflow_queue: str, repor
 
     return [
         Worker(client, task_queue=workflow_queue, workflows=BOT_WORKFLOWS, workflow_runner=BOT_WORKFLOW_RUNNER,
-               activities=[follow_run], graceful_shutdown_timeout=SHUTDOWN_GRACE),
+               activities=[follow_run, record_stats], graceful_shutdown_timeout=SHUTDOWN_GRACE),
         slack_queue(queues.POSTS, [report.post_run_message, report.post_summary, report.notify_starter]),
         slack_queue(queues.EDITS, [report.edit_progress, report.final_edit]),
         slack_queue(queues.UPLOADS, [report.upload_timeline, report.upload_csv], max_concurrent_activities=2),
+        slack_queue(queues.VIEWS, [home.publish_home]),
     ]
 
 
@@ -119,12 +122,14 @@ class BotWorkers:
         stopping.cancel()
         client: Client = connecting.result()
         await sa.check(client)
-        report = SlackReport(activity_slack_client(self.settings), self.health)
+        slack = activity_slack_client(self.settings)
+        report = SlackReport(slack, self.health)
+        home = HomeActivities(slack, self.health, self.settings.temporal_ui_url)
         async with AsyncExitStack() as stack:
-            for worker in build_workers(client, self.settings, self.workflow_queue, report):
+            for worker in build_workers(client, self.settings, self.workflow_queue, report, home):
                 await stack.enter_async_context(worker)
             self.running = True
-            log.info("bot workers on %s (+ .%s)", self.workflow_queue, ", .".join(queues.GROUPS[:3]))
+            log.info("bot workers on %s (+ .%s)", self.workflow_queue, ", .".join(queues.GROUPS[:4]))
             try:
                 await adopt_legacy_runs(client, self.settings, self.workflow_queue, self.team_id)
             except Exception as err:  # adoption is a courtesy to old runs: never stop the bot for it

@@ -1,6 +1,7 @@
-"""What Slack sends to the app: slash commands and button clicks (block_actions) as Slack would
-deliver them — form bodies, signed with the signing secret for HTTP mode (``post_signed``); the same
-fields make Socket Mode envelopes' payloads. Used by the tests, the benchmark and ``make dev``."""
+"""What Slack sends to the app: slash commands, button clicks (block_actions), view submissions, global
+shortcuts and Events API events, as Slack would deliver them — form (or, for events, JSON) bodies, signed
+with the signing secret for HTTP mode (``post_signed``); the same fields make Socket Mode envelopes'
+payloads. Used by the tests, the benchmark and ``make dev``."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ import aiohttp
 def sign(secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:
     ts = str(int(time.time()) if timestamp is None else timestamp)
     digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
-    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}",
-            "Content-Type": "application/x-www-form-urlencoded"}
+    content_type = "application/json" if body.startswith("{") else "application/x-www-form-urlencoded"
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}", "Content-Type": content_type}
 
 
 def _trigger_id() -> str:
@@ -57,6 +58,53 @@ def block_actions_body(
                      "action_ts": f"{time.time():.6f}"}],
     }
     return urlencode({"payload": json.dumps(payload)})
+
+
+def _user(user_id: str, team_id: str) -> dict[str, Any]:
+    return {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": team_id}
+
+
+def view_submission_body(view: dict[str, Any], values: dict[str, dict[str, Any]], *, user_id: str = "U1",
+                         team_id: str = "T1") -> str:
+    """A modal submitted: ``view`` as views.open answered it (with its ``id``), ``values`` its state
+    (block id -> action id -> the element's state, e.g. ``{"type": "plain_text_input", "value": "1-5"}``)."""
+    submitted = {**view, "state": {"values": values}, "team_id": team_id}
+    payload = {"type": "view_submission", "team": {"id": team_id, "domain": "fake"}, "user": _user(user_id, team_id),
+               "api_app_id": "A1", "token": "fake-verification-token", "trigger_id": _trigger_id(),
+               "view": submitted, "response_urls": [], "is_enterprise_install": False}
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def shortcut_body(callback_id: str, *, user_id: str = "U1", team_id: str = "T1", trigger_id: str | None = None) -> str:
+    """A global shortcut: no channel, no message."""
+    payload = {"type": "shortcut", "callback_id": callback_id, "trigger_id": trigger_id or _trigger_id(),
+               "user": _user(user_id, team_id), "team": {"id": team_id, "domain": "fake"}, "api_app_id": "A1",
+               "token": "fake-verification-token", "action_ts": f"{time.time():.6f}", "is_enterprise_install": False}
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def home_action_body(action_id: str, value: str, *, user_id: str = "U1", team_id: str = "T1") -> str:
+    """A button clicked on the App Home: the container is the view, there is no channel and no response_url."""
+    payload = {"type": "block_actions", "user": _user(user_id, team_id), "api_app_id": "A1",
+               "token": "fake-verification-token", "container": {"type": "view", "view_id": "VHOME"},
+               "trigger_id": _trigger_id(), "team": {"id": team_id, "domain": "fake"}, "is_enterprise_install": False,
+               "view": {"id": "VHOME", "type": "home", "blocks": []},
+               "actions": [{"action_id": action_id, "block_id": "fanout", "value": value, "type": "button",
+                            "action_ts": f"{time.time():.6f}"}]}
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def event_body(event: dict[str, Any], *, team_id: str = "T1") -> str:
+    """An Events API delivery (JSON): ``event_callback`` wrapping ``event``."""
+    return json.dumps({"token": "fake-verification-token", "team_id": team_id, "api_app_id": "A1",
+                       "event": event, "type": "event_callback", "event_id": f"Ev{time.monotonic_ns()}",
+                       "event_time": int(time.time()), "authorizations": [{"team_id": team_id, "user_id": "UBOT",
+                                                                           "is_bot": True}]})
+
+
+def app_home_opened(user_id: str, *, tab: str = "home", team_id: str = "T1") -> str:
+    return event_body({"type": "app_home_opened", "user": user_id, "channel": f"D{user_id}", "tab": tab,
+                       "event_ts": f"{time.time():.6f}"}, team_id=team_id)
 
 
 async def post_signed(

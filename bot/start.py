@@ -13,7 +13,6 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from urllib.parse import quote
 
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -23,7 +22,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from bot import search_attributes as sa
 from bot.quota import Acquire, Held, UserRunsWorkflow, quota_id
 from bot.reporter import ReporterWorkflow
-from bot.runs import ReportInput, RunInfo, reporter_id, to_memo
+from bot.runs import ReportInput, RunInfo, reporter_id, to_memo, ui_url
 from workflows.model import FanoutRequest, FanoutResult
 from workflows.parent import ParentWorkflow
 from workflows.values import count_values, plan_batch_size
@@ -85,10 +84,6 @@ def run_id_for(origin: Origin) -> str:
         digest = hashlib.sha256(f"{origin.team_id}:{origin.trigger_id}".encode()).hexdigest()
         return f"fanout-{digest[:12]}"
     return f"fanout-{uuid.uuid4().hex[:12]}"
-
-
-def ui_url(base: str, namespace: str, workflow_id: str) -> str:
-    return f"{base}/namespaces/{quote(namespace, safe='')}/workflows/{quote(workflow_id, safe='')}"
 
 
 def run_info(request: FanoutRequest, origin: Origin, ui: str, workflow_id: str) -> RunInfo:

@@ -41,6 +41,7 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "reactions_add": {"reactions:write"},
     "views_open": set(),
     "views_update": set(),
+    "views_publish": set(),
 }
 # Scopes granted on purpose although no call maps to them, each with its reason. Keep this empty unless
 # a behaviour needs it (e.g. chat:write.public to post in public channels the bot was not invited to).
@@ -120,9 +121,21 @@ def test_settings(manifest: dict[str, Any]) -> None:
     settings = manifest["settings"]
     assert settings["socket_mode_enabled"] is True
     assert settings["token_rotation_enabled"] is False
-    assert settings["interactivity"]["is_enabled"] is (len(listeners("action")) > 0) is True  # the buttons
+    interactive = listeners("action") + listeners("view") + listeners("shortcut")
+    assert settings["interactivity"]["is_enabled"] is (len(interactive) > 0) is True  # buttons, the form
     if not listeners("event") and not listeners("message"):
         assert "event_subscriptions" not in settings, "the bot handles no events: subscribe to none"
+
+
+def test_events_shortcuts_and_home_are_what_the_code_listens_for(manifest: dict[str, Any]) -> None:
+    events = set(manifest["settings"].get("event_subscriptions", {}).get("bot_events", []))
+    assert events == set(listeners("event")) == {"app_home_opened"}
+    shortcuts = {s["callback_id"]: s for s in manifest["features"].get("shortcuts", [])}
+    assert set(shortcuts) == set(listeners("shortcut")) == {"fanout_new_run"}
+    assert all(s["type"] == "global" and len(s["name"]) <= 24 and len(s["description"]) <= 150
+               for s in shortcuts.values())
+    home = manifest["features"]["app_home"]
+    assert home["home_tab_enabled"] is ("views_publish" in slack_calls()) is True
 
 
 def test_fields_fit_slacks_schema(manifest: dict[str, Any]) -> None:

@@ -1,13 +1,17 @@
-"""Buttons (block_actions): Cancel and Open in Temporal UI on a run's message, Retry failed on its summary.
-They obey the same allow-lists and channel rules as the command."""
+"""Buttons (block_actions): Cancel and Open in Temporal UI on a run's message; Retry failed, Run again and
+Edit and run on its summary; New run (and the lab's scenarios) on the App Home and in the help. They obey
+the same allow-lists, channel rules and per-user cap as the command."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.listeners.common import Context, clicked_in, guarded, refusal
+from bot.form import FormContext
+from bot.home_view import NEW_RUN
+from bot.listeners.common import Context, clicked_in, guarded, open_form, refusal
 from bot.render import error_message
 
 
@@ -47,3 +51,37 @@ def register(app: AsyncApp, ctx: Context) -> None:
     @app.action("fanout_open_ui")
     async def open_ui(ack: AsyncAck) -> None:
         await ack()  # a link button: Slack opens the URL; the action still has to be acked
+
+    @app.action("fanout_run_again")
+    async def run_again(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        if (who := await permitted(body, respond)) is None:
+            return
+        team_id, user_id, channel_id = who
+        await guarded(respond, "Run again", ctx.ops.run_again(
+            body["actions"][0].get("value", ""), user_id=user_id, team_id=team_id, channel_id=channel_id,
+            respond=respond))
+
+    @app.action("fanout_edit_run")
+    async def edit_and_run(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond,
+                           client: AsyncWebClient) -> None:
+        await ack()
+        if (who := await permitted(body, respond)) is None:
+            return
+        team_id, _, channel_id = who
+        found = await ctx.ops.request_of(body["actions"][0].get("value", ""), team_id, channel_id, respond)
+        if found is not None:  # the form, filled in with the run's request, for the run's channel
+            await open_form(client, body.get("trigger_id", ""), FormContext(channel_id=channel_id), respond,
+                            request=found[1])
+
+    @app.action(NEW_RUN)
+    async def new_run(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
+        await ack()
+        # From the help (in a channel) the form is for that channel; from the App Home it asks for one.
+        _, user_id, channel_id = clicked_in(body)
+        in_home = (body.get("view") or {}).get("type") == "home"
+        if not in_home and (problem := refusal(ctx.settings, user_id, channel_id)):
+            await respond(**error_message(problem, "").as_ephemeral())
+            return
+        await open_form(client, body.get("trigger_id", ""), FormContext(channel_id="" if in_home else channel_id),
+                        None if in_home else respond, scenario=body["actions"][0].get("value", ""))

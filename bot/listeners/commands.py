@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.listeners.common import Context, guarded, refusal
+from bot.form import FormContext
+from bot.listeners.common import Context, guarded, open_form, refusal
 from bot.parse import (
     CancelCommand,
     HelpCommand,
@@ -23,12 +25,16 @@ from bot.render import error_message, help_message
 
 def register(app: AsyncApp, ctx: Context) -> None:
     @app.command("/fanout")
-    async def fanout(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+    async def fanout(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
         team_id, user_id, channel_id = command.get("team_id", ""), command.get("user_id", ""), command.get(
             "channel_id", "")
         problem = refusal(ctx.settings, user_id, channel_id)
         if problem:
             await ack(**error_message(problem, "").as_ack())
+            return
+        if not command.get("text", "").strip():  # `/fanout` alone: the form, for this channel
+            await ack()
+            await open_form(client, command.get("trigger_id", ""), FormContext(channel_id=channel_id), respond)
             return
         parsed = parse(command.get("text", ""), max_values=ctx.settings.max_values)
         if isinstance(parsed, ParseError):

@@ -8,10 +8,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
+from bot.form import FormContext, run_form
 from bot.operations import Operations
 from bot.render import error_message, escape
+from workflows.model import FanoutRequest
 
 log = logging.getLogger("fanout.bot")
 
@@ -51,3 +55,16 @@ async def guarded(respond: AsyncRespond, what: str, work: Awaitable[object]) -> 
             await respond(**error_message(problem, "").as_ephemeral())
         except Exception:
             log.exception("could not tell the user that %s failed", what)
+
+
+async def open_form(client: AsyncWebClient, trigger_id: str, context: FormContext, respond: AsyncRespond | None,
+                    request: FanoutRequest | None = None, scenario: str = "") -> None:
+    """Open the run form (views.open, within 3 s of the trigger); a refusal is said privately, if it can be."""
+    try:
+        await client.views_open(trigger_id=trigger_id, view=run_form(context=context, request=request,
+                                                                      scenario=scenario))
+    except SlackApiError as err:
+        log.warning("could not open the run form: %s", err.response.get("error"))
+        if respond is not None:
+            await respond(**error_message(f"Slack did not open the form ({escape(str(err.response.get('error')))}); "
+                                          "try again, or type `/fanout <values> [options]`.", "").as_ephemeral())
