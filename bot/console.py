@@ -3,6 +3,8 @@
 Type ``/fanout 1 2 3 4 5``. Each line goes to the real Bolt app as a signed slash-command request; the
 bot's workers run here too, as in ``python -m bot``, and their Slack calls go to the loopback stand-in
 for Slack (bot.devslack), which this prints: the run's message, its progress, the summary, the files.
+``/fanout`` alone opens the run form, as in Slack: here it is asked field by field, submitted to the bot
+as Slack would submit it, and its inline errors shown on the fields they are about.
 
 The stand-in keeps its messages in ``--state`` (default ``.dev/console-slack.json``) and the console
 uses its own task queues (FANOUT_ENV=console), so after Ctrl-C and a new ``make dev`` a run that was
@@ -17,14 +19,16 @@ import json
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
 from bot.app import build_bot
 from bot.config import ConfigError, Settings, load_dotenv_once
 from bot.devslack import ApiCall, FakeSlack
+from bot.form import fields, state_of
 from bot.logs import configure_logging, hard_exit
-from bot.slack_requests import post_signed, slash_command_body
+from bot.slack_requests import post_signed, slash_command_body, view_submission_body
 from bot.temporal import TemporalGateway, process_runtime
 from bot.textview import blocks_to_text, mrkdwn_to_text
 from bot.timeline_text import text_timeline
@@ -117,16 +121,63 @@ async def serve_console(settings: Settings, state: Path) -> None:
             body = slash_command_body(text, user_id="UCONSOLE", user_name="you", channel_id="CCONSOLE",
                                       channel_name="console", team_id=bot.team_id,
                                       response_url=fake.response_url("console"))
+            opened = len(fake.views)
             status, answer, _ = await post_signed(url, body, SECRET)
             if status != 200:
                 print(f"(the app answered HTTP {status})")
             elif answer.strip():  # an ack with a body: the private answer (errors, help)
                 printer.show(ApiCall("response_url", json.loads(answer), "", 0.0))
+            if not text:  # `/fanout` alone: the bot opens the form (views.open, just after its ack)
+                try:
+                    await fake.wait_for(lambda: len(fake.views) > opened, timeout=3)
+                except AssertionError:
+                    print("(the form did not open)")
+            if len(fake.views) > opened:
+                record = fake.views[-1]
+                await fill_in({**record["view"], "id": record["id"]}, url, bot.team_id)
     finally:
         stop.set()
         await runner.cleanup()
         await workers  # raises a ConfigError that stopped them (e.g. missing search attributes)
         await fake.stop()
+
+
+async def ask(prompt: str) -> str | None:
+    print(prompt, end="", flush=True)
+    line = await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    return None if not line else line.rstrip("\n")
+
+
+async def fill_in(view: dict[str, Any], url: str, team_id: str) -> None:
+    """The form, as prompts: Enter keeps [the value shown], a number picks a choice, `cancel` closes it."""
+    print(f"\n  ── the bot opens a form: {view.get('title', {}).get('text', 'form')} ── "
+          "(Enter keeps [the value shown]; `cancel` closes it)")
+    typed: dict[str, str] = {}
+    asking = fields(view)
+    while True:
+        for field in asking:
+            options = "".join(f"\n      {i}) {label}" for i, (_, label) in enumerate(field.choices, 1))
+            shown = dict(field.choices).get(typed.get(field.block_id, field.default), typed.get(
+                field.block_id, field.default))
+            answer = await ask(f"    {field.label}{options}\n    [{shown}] > ")
+            if answer is None or answer.strip() == "cancel":
+                print("  (form closed; nothing started)")
+                return
+            answer = answer.strip()
+            if answer.isdigit() and field.choices and 1 <= int(answer) <= len(field.choices):
+                answer = field.choices[int(answer) - 1][0]
+            if answer:
+                typed[field.block_id] = answer
+        body = view_submission_body(view, state_of(view, **typed), user_id="UCONSOLE", team_id=team_id)
+        status, raw, _ = await post_signed(url, body, SECRET)
+        errors = (json.loads(raw) if raw.strip() else {}).get("errors") or {}
+        if status != 200 or not errors:
+            print("  (form submitted)" if status == 200 else f"  (the app answered HTTP {status})")
+            return
+        labels = {f.block_id: f for f in fields(view)}
+        for block_id, message in errors.items():
+            print(f"  ⚠ {labels[block_id].label if block_id in labels else block_id}: {message}")
+        asking = [labels[b] for b in errors if b in labels]
 
 
 def main(argv: list[str] | None = None) -> None:

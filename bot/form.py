@@ -186,3 +186,44 @@ def inline_errors(error: ParseError, submission: Submission) -> dict[str, str]:
     if error.field == "scenario" or (submission.scenario and error.field == "values"):
         return {SCENARIO: message}
     return {VALUES: message}
+
+
+@dataclass(frozen=True)
+class Field:
+    """One input of a form, as a prompt shows it (the console fills the form in, field by field)."""
+
+    block_id: str
+    label: str
+    kind: str  # the element's type: plain_text_input, static_select, radio_buttons, number_input, ...
+    choices: tuple[tuple[str, str], ...]  # (value, label)
+    default: str
+
+
+def fields(view: dict[str, Any]) -> list[Field]:
+    out = []
+    for block in view.get("blocks", []):
+        if block.get("type") != "input":
+            continue
+        element = block["element"]
+        initial = element.get("initial_option") or {}
+        default = str(initial.get("value") or element.get("initial_value") or "")
+        choices = tuple((o["value"], o["text"]["text"]) for o in element.get("options", []))
+        out.append(Field(block["block_id"], block["label"]["text"], element["type"], choices, default))
+    return out
+
+
+def state_of(view: dict[str, Any], **typed: Any) -> dict[str, Any]:
+    """What Slack submits for ``view`` filled in as it opened (its initial values), with ``typed`` (block id ->
+    a value typed or chosen) over them: the ``view.state.values`` of a view_submission."""
+    values: dict[str, Any] = {}
+    for field in fields(view):
+        given = typed.get(field.block_id)
+        value = str(given) if given is not None else field.default
+        if field.kind in ("static_select", "radio_buttons"):
+            values[field.block_id] = {ACTION: {"type": field.kind,
+                                               "selected_option": {"value": value} if value else None}}
+        elif field.kind == "conversations_select":
+            values[field.block_id] = {ACTION: {"type": field.kind, "selected_conversation": value or None}}
+        else:
+            values[field.block_id] = {ACTION: {"type": field.kind, "value": value or None}}
+    return values

@@ -29,6 +29,18 @@ def test_the_console_shows_the_run_to_its_final_state_and_never_a_traceback(
     assert "success rate 60%" in output and "[Cancel]" in output
     console.type("/fanout nonsense")
     output = console.wait_output(r"only you can see this")
+    # `/fanout` alone: the form, asked field by field; a bad answer comes back on its field, asked again.
+    console.type("/fanout")
+    console.wait_output(r"the bot opens a form: Start a fan-out")
+    for answer in ("1 2 x", "", "4", "", "", "", "", "", ""):  # values, scenario, fail=mod (4th), its N, ...
+        console.type(answer)
+    console.wait_output(r"⚠ Values: ")
+    console.type("1-6")  # asked again: only the values
+    console.wait_output(r"⚠ N \(multiples of N\) or P")  # mod needs its N
+    console.type("3")
+    console.wait_output(r"\(form submitted\)")
+    output = console.wait_output(r"Finished: 4 succeeded · 2 failed", timeout_s=60)
+    assert "ran `/fanout 1-6 --fail mod:3`" in output
     console.type("exit")
     assert console.wait() == 0
     console.assert_all_stopped()

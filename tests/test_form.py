@@ -13,7 +13,6 @@ from slack_sdk.models.views import View
 
 from bot.commands import OPTIONS, SCENARIOS, command_text
 from bot.form import (
-    ACTION,
     CHANNEL,
     SCENARIO,
     VALUES,
@@ -22,6 +21,7 @@ from bot.form import (
     inline_errors,
     option_block,
     run_form,
+    state_of,
     submitted,
 )
 from bot.home import DayTotals
@@ -38,27 +38,6 @@ def valid(view: dict[str, Any]) -> dict[str, Any]:
 
 def blocks_by_id(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {b["block_id"]: b for b in view["blocks"] if b.get("block_id")}
-
-
-def state_of(view: dict[str, Any], **typed: Any) -> dict[str, Any]:
-    """What Slack would submit for ``view`` as it is filled in (its initial values), plus ``typed``
-    (block id -> a value typed or chosen)."""
-    values: dict[str, Any] = {}
-    for block in view["blocks"]:
-        if block["type"] != "input":
-            continue
-        element, block_id = block["element"], block["block_id"]
-        kind = element["type"]
-        given_value = typed.get(block_id)
-        if kind in ("static_select", "radio_buttons"):
-            chosen = ({"value": given_value} if given_value is not None else element.get("initial_option"))
-            values[block_id] = {ACTION: {"type": kind, "selected_option": chosen}}
-        elif kind == "conversations_select":
-            values[block_id] = {ACTION: {"type": kind, "selected_conversation": given_value or "C1"}}
-        else:
-            value = given_value if given_value is not None else element.get("initial_value")
-            values[block_id] = {ACTION: {"type": kind, "value": None if value is None else str(value)}}
-    return values
 
 
 def test_the_form_offers_exactly_the_command_table() -> None:

@@ -26,7 +26,20 @@ def test_every_shape_has_a_history() -> None:
             "sharded", "report-claim", "report-claim-renewed", "child-failed", "child-square-delay",
             "child-cancelled", "batch", "shard", "starts-bounded", "cancelled-starts-bounded",
             "reporter", "reporter-unpostable", "reporter-cancelled", "reporter-terminated", "reporter-adopted",
-            "user-runs"} <= names
+            "user-runs", "reporter-home-and-stats", "home", "daily-stats"} <= names
+
+
+def patches(name: str) -> set[str]:
+    path = Path(__file__).parent / "histories" / f"{name}.json"
+    history = WorkflowHistory.from_json(name, path.read_text())
+    return {json.loads(e.marker_recorded_event_attributes.details["patch-data"].payloads[0].data)["id"]
+            for e in history.events if e.HasField("marker_recorded_event_attributes")}
+
+
+def test_reporter_histories_from_before_and_after_the_home_patch() -> None:
+    from bot.reporter import HOME_AND_STATS
+
+    assert HOME_AND_STATS not in patches("reporter") and HOME_AND_STATS in patches("reporter-home-and-stats")
 
 
 def starts_in_flight(name: str) -> tuple[int, bool]:

@@ -16,7 +16,7 @@ from temporalio.client import Client
 
 from bot.commands import OPTIONS
 from bot.devslack import FakeSlack, PostedMessage, SlackLimits
-from bot.form import ACTION, CHANNEL, SCENARIO, VALUES, argument_block, option_block
+from bot.form import ACTION, CHANNEL, SCENARIO, VALUES, argument_block, option_block, state_of
 from bot.slack_requests import (
     app_home_opened,
     block_actions_body,
@@ -27,7 +27,6 @@ from bot.slack_requests import (
     view_submission_body,
 )
 from tests.conftest import SIGNING_SECRET, BotUnderTest, serve_bot, settings_for_tests
-from tests.test_form import state_of
 
 FAIL = next(o for o in OPTIONS if o.name == "fail")
 

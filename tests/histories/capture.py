@@ -13,6 +13,7 @@ import asyncio
 import shutil
 import sys
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from temporalio.client import Client, WorkflowHandle
@@ -145,11 +146,46 @@ async def bot_shapes(env: WorkflowEnvironment) -> None:
                                                                                               "CKICKED"),
                      "reporter-cancelled": cancelled, "reporter-terminated": terminated, "reporter-adopted": legacy.id}
             for name, workflow_id in names.items():
-                await env.client.get_workflow_handle(f"{workflow_id}-slack").result()
+                await wait_for_result(env.client, f"{workflow_id}-slack")
                 await save(env.client, name, f"{workflow_id}-slack")
+            from bot.home import home_id, stats_id, utc_day
             from bot.quota import quota_id
+            from bot.slack_requests import app_home_opened, post_signed
+            from tests.conftest import SIGNING_SECRET
 
-            await save(env.client, "user-runs", quota_id(bot.bot.workers.workflow_queue, "U1"))  # type: ignore[attr-defined]
+            queue = bot.bot.workers.workflow_queue  # type: ignore[attr-defined]
+            await save(env.client, "user-runs", quota_id(queue, "U1"))
+            # The Home tab (patch "home-and-stats"): opened, then redrawn when a run of theirs finishes.
+            await post_signed(bot.url, app_home_opened("U1"), SIGNING_SECRET)
+            await wait_for_publishes(fake, "U1", 1)
+            await bot.command("1 2", trigger_id="capture-home")
+            home_run = run_id("capture-home")
+            await wait_for_result(env.client, f"{home_run}-slack")
+            await wait_for_publishes(fake, "U1", 2)
+            await save(env.client, "reporter-home-and-stats", f"{home_run}-slack")
+            await save(env.client, "home", home_id(queue, "U1"))
+            await save(env.client, "daily-stats", stats_id(queue, utc_day(datetime.now(UTC))))
+
+
+async def wait_for_result(client: Client, workflow_id: str) -> None:
+    """The workflow's result, once it has been started (a command's start follows its ack)."""
+    for _ in range(200):
+        try:
+            await client.get_workflow_handle(workflow_id).result()
+            return
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise
+            await asyncio.sleep(0.05)
+    raise TimeoutError(workflow_id)
+
+
+async def wait_for_publishes(fake: object, user: str, count: int) -> None:
+    for _ in range(200):
+        if fake.home_publishes(user) >= count:  # type: ignore[attr-defined]
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"Home of {user} published fewer than {count} times")
 
 
 async def main() -> int:
