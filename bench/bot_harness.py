@@ -1,5 +1,9 @@
-"""The real Bolt app (HTTP mode) on a loopback port, talking to the loopback fake Slack Web API —
-the bot's role in the benchmark, in this process."""
+"""The real bot as its own process (``python -m bot``, HTTP mode: signed slash commands to its Bolt app,
+its Temporal workers reporting), talking to the loopback fake Slack Web API, which runs in the benchmark's
+process: so the bot's memory and CPU are the bot's alone.
+
+Slack's own rate tiers on the fake (bot.devslack_limits.SlackLimits()) and the bot's default budgets.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +11,14 @@ import asyncio
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
-from bot.app import build_app
-from bot.config import Settings
-from bot.devslack import FakeSlack
+from bot.devslack import FakeSlack, SlackLimits
 from bot.slack_requests import post_signed, slash_command_body
-from bot.temporal import TemporalGateway
+from tests.conftest import SIGNING_SECRET
+from tests.processes import BotProcess, start_bot
 
-SECRET = "bench-signing-secret"
-TOKEN = "xoxb-bench"
 WAIT_S = 600.0
 
 
@@ -35,38 +35,37 @@ class FakeSlackForBench(FakeSlack):
 
 @dataclass
 class BotHarness:
-    url: str
     fake: FakeSlackForBench
-    app: Any
-    runner: web.AppRunner
-    secret: str = SECRET
+    bot: BotProcess
+    secret: str = SIGNING_SECRET
+
+    @property
+    def url(self) -> str:
+        return self.bot.url
+
+    @property
+    def pid(self) -> int:
+        return self.bot.proc.pid
 
     @classmethod
-    async def start(cls, temporal_address: str, queue: str) -> BotHarness:
-        fake = FakeSlackForBench(bot_token=TOKEN)
+    async def start(cls, temporal_address: str, queue: str, logs: Path, *, progress_interval_s: float = 3.0,
+                    limits: SlackLimits | None = None) -> BotHarness:
+        fake = FakeSlackForBench(limits=limits or SlackLimits())
         await fake.start()
-        settings = Settings(
-            slack_bot_token=TOKEN, slack_signing_secret=SECRET, slack_app_token="", slack_api_url=fake.base_url,
-            port=0, host="127.0.0.1", task_queue=queue, temporal_ui_url="http://localhost:8233",
-            temporal_namespace="default", max_values=1_000_000, allowed_channels=frozenset(),
-            allowed_users=frozenset(), progress_interval_s=3.0, log_level="WARNING",
-        )
-        app = build_app(settings, TemporalGateway(config={"target_host": temporal_address}))
-        runner = web.AppRunner(app.web_app(path="/slack/events"), access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        port = runner.addresses[0][1]
-        return cls(f"http://127.0.0.1:{port}/slack/events", fake, app, runner)
+        logs.mkdir(parents=True, exist_ok=True)
+        bot = await start_bot("bench-bot", temporal_address, queue, fake.base_url, logs,
+                              environment=f"bench-{uuid.uuid4().hex[:6]}", scale=1,
+                              FANOUT_PROGRESS_INTERVAL=str(progress_interval_s))
+        return cls(fake, bot)
 
     async def stop(self) -> None:
-        reporter = getattr(self.app, "fanout_state", {}).get("reporter")
-        if reporter is not None:
-            await reporter.drain(timeout_s=30)
-        await self.runner.cleanup()
-        await self.fake.stop()
+        try:
+            await self.bot.stop(timeout_s=30)
+        finally:
+            await self.fake.stop()
 
-    async def command(self, text: str, channel: str) -> int:
-        body = slash_command_body(text, user_id="UBENCH", channel_id=channel, response_url=self.fake.response_url(),
+    async def command(self, text: str, channel: str, user: str = "UBENCH") -> int:
+        body = slash_command_body(text, user_id=user, channel_id=channel, response_url=self.fake.response_url(),
                                   trigger_id=f"bench-{uuid.uuid4().hex}")
         status, _, _ = await post_signed(self.url, body, self.secret)
         return status
@@ -76,7 +75,7 @@ class BotHarness:
         while (found := find()) is None:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"bench: no {what} after {WAIT_S:.0f}s\n{self.fake.dump()}")
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.02)
         return found
 
     async def run_id_in(self, channel: str) -> str:

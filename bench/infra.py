@@ -63,7 +63,9 @@ class Stack:
     """One dev server and the processes started against it; stopped in reverse order."""
 
     address: str = ""
+    metrics_port: int = 0  # the dev server's Prometheus endpoint (its RPCs, persistence latency, ...)
     procs: list[Proc] = field(default_factory=list)
+    server: Proc | None = None
 
     def spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> Proc:
         RESULTS.mkdir(parents=True, exist_ok=True)
@@ -75,11 +77,14 @@ class Stack:
         self.procs.append(proc)
         return proc
 
-    async def start_server(self) -> Client:
+    async def start_server(self, name: str = "temporal") -> Client:
+        """A fresh in-memory dev server (the flags every dev server of ours gets, bot.dev_server)."""
         port = free_port()
-        self.spawn("temporal", [temporal_cli(), "server", "start-dev", "--headless", "--ip", "127.0.0.1",
-                                "--port", str(port), "--http-port", str(free_port()),
-                                "--metrics-port", str(free_port()), "--log-level", "error", *dev_server.args()])
+        self.metrics_port = free_port()
+        self.server = self.spawn(name, [temporal_cli(), "server", "start-dev", "--headless", "--ip", "127.0.0.1",
+                                        "--port", str(port), "--http-port", str(free_port()),
+                                        "--metrics-port", str(self.metrics_port), "--log-level", "error",
+                                        *dev_server.args()])
         self.address = f"127.0.0.1:{port}"
         deadline = time.monotonic() + 30
         while True:
@@ -90,9 +95,9 @@ class Stack:
                     raise
                 await asyncio.sleep(0.2)
 
-    def start_worker(self, name: str, module_args: list[str], queue: str) -> Proc:
+    def start_worker(self, name: str, module_args: list[str], queue: str, **env: str) -> Proc:
         env = {"TEMPORAL_ADDRESS": self.address, "FANOUT_TASK_QUEUE": queue, "TEMPORAL_NAMESPACE": "default",
-               "LOG_LEVEL": "WARNING"}
+               "LOG_LEVEL": "WARNING", **env}
         return self.spawn(name, [sys.executable, *module_args], env)
 
     def stop(self) -> None:
@@ -111,7 +116,17 @@ async def wait_for_poller(client: Client, queue: str, timeout: float = 30.0) -> 
     raise TimeoutError(f"no worker polls {queue}")
 
 
-# -- memory -----------------------------------------------------------------------------------------
+# -- CPU and memory -----------------------------------------------------------------------------------------
+
+def cpu_seconds(pid: int | str = "self") -> float:
+    """User + system CPU time the process has used so far (Linux /proc; nan elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
 
 def reset_peak_rss(pid: int | str = "self") -> None:
     """Resets the process's VmHWM (Linux: writing 5 to clear_refs); best effort."""
