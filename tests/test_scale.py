@@ -24,7 +24,7 @@ from bot.slack_calls import SlackHealth
 from workflows.fanin import Fold
 from workflows.model import MAX_STARTING_CHILDREN, BatchOutput, FanoutRequest, FanoutResult, Progress, ValueRange
 from workflows.parent import ParentWorkflow
-from workflows.values import chunk_ranges, count_values, plan_batch_size, plan_shards
+from workflows.values import batches_per_workflow, chunk_ranges, count_values, plan_batch_size, plan_shards
 
 
 def wid(prefix: str) -> str:
@@ -77,8 +77,13 @@ async def closed_children(client: Client, parent_id: str) -> list[tuple[str, Wor
 
 def test_plan_thresholds() -> None:
     assert plan_batch_size(1000) == 1 and plan_batch_size(1001) == 11
-    assert plan_batch_size(2500) == 25 and plan_shards(100) == 0  # 100 batches: no shards
-    assert plan_batch_size(1_000_000) == 2000 and plan_shards(500) == 5
+    assert plan_batch_size(2500) == 25 and plan_shards(100, 25) == 0  # 100 batches: no shards
+    assert plan_batch_size(100_000) == 1000 and plan_shards(100, 1000) == 0
+    # 1,000,000 values: 100 batches of 10,000, 25 to a workflow (7 MB of results at worst): 4 shards.
+    assert plan_batch_size(1_000_000) == 10_000 and batches_per_workflow(10_000) == 25
+    assert plan_shards(100, 10_000) == 4 and plan_batch_size(5_000_000) == 10_000
+    # Up to the old cap (2,000 values) a workflow still owns 100 batches: old runs replay with their shards.
+    assert batches_per_workflow(2000) == 100 and plan_shards(500, 2000) == 5 and plan_shards(300, 100) == 3
     chunks = list(chunk_ranges([ValueRange(1, 95), ValueRange(200, 204)], 10))
     assert [count_values(c) for c in chunks] == [10] * 10
     assert chunks[-1] == [ValueRange(91, 95), ValueRange(200, 204)]

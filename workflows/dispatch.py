@@ -4,7 +4,7 @@ window (at most MAX_STARTING_CHILDREN of them starting at once), their outcomes 
 
 Three kinds of children: one value (per-value mode, ids ``{run}-c{position}``), one batch
 (BatchWorkflow, ids ``{run}-b{global batch index}`` whoever starts it), or one shard (a
-ParentWorkflow owning <= BATCHES_PER_WORKFLOW batches, ids ``{run}-s{index}``).
+ParentWorkflow owning workflows.values.batches_per_workflow batches, ids ``{run}-s{index}``).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from workflows.child import CHILD_WORKFLOWS
 from workflows.fanin import Fold
 from workflows.model import (
     BATCHES_PER_WORKFLOW,
+    MAX_BATCH_SIZE,
     MAX_CHILD_WORKFLOWS,
     MAX_PENDING_CHILDREN,
     MAX_STARTING_CHILDREN,
@@ -40,11 +41,13 @@ from workflows.model import (
     ShardSpec,
 )
 from workflows.values import (
-    MAX_BATCH_SIZE,
+    LEGACY_MAX_BATCH_SIZE,
     batch_count,
+    batches_per_workflow,
     chunk_ranges,
     count_values,
     iter_values,
+    legacy_batch_size,
     plan_batch_size,
     plan_shards,
 )
@@ -64,24 +67,24 @@ class Parent(Protocol):
 
     def shard_finished(self, index: int) -> None: ...
 
+    def batch_finished(self, index: int) -> None: ...
+
 
 class FanOut:
     """One fan-out (a whole run, or one shard of it): dispatches children into a bounded window
     and folds their outcomes. Three kinds of children: one value (per-value mode), one batch,
-    or one shard (a ParentWorkflow owning <= BATCHES_PER_WORKFLOW batches)."""
+    or one shard (a ParentWorkflow owning batches_per_workflow batches)."""
 
     def __init__(self, parent: Parent, request: FanoutRequest) -> None:
         self.parent = parent
         self.request = request
         self.spec = request.shard
         self.total = count_values(request.ranges)
-        self.batch_size = self.spec.batch_size if self.spec else plan_batch_size(self.total, request.batch_size)
-        too_many = self.batch_size == 1 and self.total > MAX_CHILD_WORKFLOWS
-        if not self.spec and (too_many or self.batch_size > MAX_BATCH_SIZE):
-            self.batch_size = plan_batch_size(self.total)  # the parser refuses these; other callers get the plan
+        self.batch_size = self.spec.batch_size if self.spec else _batch_size(self.total, request.batch_size)
         self.per_value = self.batch_size == 1 and self.spec is None
         batches = batch_count(self.total, self.batch_size)
-        self.shards = 0 if self.spec or self.per_value else plan_shards(batches)
+        self.shards = 0 if self.spec or self.per_value else plan_shards(batches, self.batch_size)
+        self.per_shard = batches_per_workflow(self.batch_size)  # batches a shard owns
         self.root_id = self.spec.root_id if self.spec else workflow.info().workflow_id
         self.first_batch = self.spec.first_batch if self.spec else 0
         assert parent._started_at is not None
@@ -143,7 +146,7 @@ class FanOut:
         if self.per_value:
             return iter_values(self.request.ranges)
         if self.shards:
-            return chunk_ranges(self.request.ranges, BATCHES_PER_WORKFLOW * self.batch_size)
+            return chunk_ranges(self.request.ranges, self.per_shard * self.batch_size)
         return chunk_ranges(self.request.ranges, self.batch_size)
 
     # -- one child -----------------------------------------------------------------------------------
@@ -171,6 +174,8 @@ class FanOut:
             # closed outside its event loop (GeneratorExit), where workflow.now() raises.
             progress.running -= values
             self.pending -= 1
+            if not self.per_value:
+                self.parent.batch_finished(self.first_batch + index)  # its result replaces what it reported
         end = workflow.now()
         span_index = index if self.per_value else self.first_batch + index
         self.fold.span(ChildSpan(span_index, self._ms(start), self._ms(end), status, attempts, values),
@@ -209,11 +214,13 @@ class FanOut:
         req = self.request
         progress = self.parent._progress
         pos = index * self.batch_size
+        batch = self.first_batch + index
         try:
             raw = await (await self._start_child(
                 index, "BatchWorkflow",  # untyped: see workflows.batch.as_payload
-                BatchInput(ranges, req.fail, req.max_attempts, req.delay_min_s, req.delay_max_s, req.child_type),
-                id=f"{self.root_id}-b{self.first_batch + index}",
+                BatchInput(ranges, req.fail, req.max_attempts, req.delay_min_s, req.delay_max_s, req.child_type,
+                           batch),
+                id=f"{self.root_id}-b{batch}",
             ))
         except ChildWorkflowError as err:
             if isinstance(err.cause, CancelledError):
@@ -234,7 +241,7 @@ class FanOut:
         return status, max(output.attempts or [1])
 
     async def _run_shard(self, index: int, ranges: Any) -> None:
-        spec = ShardSpec(self.root_id, index, index * BATCHES_PER_WORKFLOW, self.batch_size, self.epoch_ms)
+        spec = ShardSpec(self.root_id, index, index * self.per_shard, self.batch_size, self.epoch_ms)
         try:
             result = await (await self._start_child(
                 index, "ParentWorkflow",  # this workflow type again, as a shard
@@ -248,7 +255,7 @@ class FanOut:
             self.parent.shard_finished(index)
             return
         self.parent.shard_finished(index)
-        self.fold.shard(index * BATCHES_PER_WORKFLOW * self.batch_size, result)
+        self.fold.shard(index * self.per_shard * self.batch_size, result)
         self.parent._progress.succeeded += result.success_count
         self.parent._progress.failed += result.failure_count
 
@@ -280,6 +287,23 @@ class FanOut:
             wall_s=wall_s,
             shard_count=self.shards,
         )
+
+
+def _batch_size(total: int, requested: int) -> int:
+    """Values per child of a run's root: the plan (workflows.values.plan_batch_size), or what was asked for
+    if it can run (the parser refuses the rest; other callers get the plan). Runs started before batches of
+    up to MAX_BATCH_SIZE replay with the plan they started with (patch "batches-of-10000", recorded only
+    by runs whose plan changed)."""
+    def valid(size: int, cap: int) -> bool:
+        return not (size == 1 and total > MAX_CHILD_WORKFLOWS) and size <= cap
+
+    size = plan_batch_size(total, requested)
+    size = size if valid(size, MAX_BATCH_SIZE) else plan_batch_size(total)
+    legacy = legacy_batch_size(total, requested)
+    legacy = legacy if valid(legacy, LEGACY_MAX_BATCH_SIZE) else legacy_batch_size(total)
+    if size == legacy or workflow.patched("batches-of-10000"):
+        return size
+    return legacy
 
 
 def epoch_ms(at: datetime) -> int:

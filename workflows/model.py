@@ -6,11 +6,14 @@ expanded list, and batch results come back compact (see ``BatchOutput``).
 
 The shape of a run (see workflows.values.plan_batch_size and workflows.parent):
 - up to MAX_CHILD_WORKFLOWS values: one child workflow per value (the lab's model);
-- above it: BatchWorkflow children, each of up to MAX_BATCH_SIZE values, at most
+- above it: about BATCH_TARGET BatchWorkflow children of up to MAX_BATCH_SIZE values each, at most
   MAX_CHILD_WORKFLOWS of them per run;
-- more than BATCHES_PER_WORKFLOW batches: the run's ParentWorkflow starts shards (the same
-  ParentWorkflow type, with ``FanoutRequest.shard`` set), each owning <= BATCHES_PER_WORKFLOW
-  batches, so no workflow's history holds more than ~100 batch results (a few MB).
+- more batches than one workflow's history should hold (workflows.values.batches_per_workflow: at most
+  BATCHES_PER_WORKFLOW, fewer for large batches): the run's ParentWorkflow starts shards (the same
+  ParentWorkflow type, with ``FanoutRequest.shard`` set), each owning that many batches, so no
+  workflow's history holds more than HISTORY_BUDGET_BYTES of batch results even at worst.
+
+These are constants, not configuration: a running workflow replays with the values it started with.
 """
 
 from __future__ import annotations
@@ -34,10 +37,23 @@ MAX_PENDING_CHILDREN = 500
 # With this many in flight a cancel finds few starts to wait for, the rest are never initiated,
 # and the server is still kept busy (measured: no loss of throughput; see workflows.dispatch).
 MAX_STARTING_CHILDREN = 50
-# Batch children per workflow (the root's own, or one shard's). Each batch result lands in
-# the history of the workflow that started it (~10-40 KB for 2,000 values), so 100 of them
-# keep any history at a few MB; runs with more batches are split into shards.
+# Batches a run is split into when the plan is automatic: progress moves in 1% steps from batch results
+# alone (and finer while batches with a delay report as they go, BATCH_PROGRESS_STEPS_MAX).
+BATCH_TARGET = 100
+# Values per batch child at most. A child workflow costs the dev server ~12 ms whatever it does, a value
+# inside a batch ~1 us of worker CPU, so fewer, larger batches are faster: 1,000,000 values are 100
+# batches of 10,000. The payload sets the cap: a batch's result is one JSON number per value plus its
+# failures, ~100 KB for 10,000 values with even values failing and RESULT_BYTES_PER_VALUE at worst
+# (25-digit squares, retries), so 280 KB — a seventh of Temporal's 2 MB payload limit.
+MAX_BATCH_SIZE = 10_000
+RESULT_BYTES_PER_VALUE = 28
+# Batch children per workflow (the root's own, or one shard's) at most. Each batch result lands in the
+# history of the workflow that started it, so a workflow owns at most HISTORY_BUDGET_BYTES of them at
+# worst (batches of 10,000: 25 per workflow, ~2.6 MB typical) and never more than BATCHES_PER_WORKFLOW;
+# runs with more batches are split into shards. (Up to 2,000 values per batch this is 100 batches, as
+# it was before larger batches existed: histories recorded then replay with the same shards.)
 BATCHES_PER_WORKFLOW = 100
+HISTORY_BUDGET_BYTES = 7_000_000
 # Per-value runs list every value (complete); batched runs carry samples of this size and
 # the full rows live in each BatchWorkflow's result (read back by bot.results.value_rows).
 RESULT_LIST_LIMIT = MAX_CHILD_WORKFLOWS
@@ -45,6 +61,10 @@ RESULT_SAMPLE = 100
 # A shard tells the root its cumulative counts at most this often (a durable timer between
 # signals), so the root's progress query moves while the shards run.
 SHARD_PROGRESS_INTERVAL_S = 1.5
+# A batch whose delay is long enough works through its values in up to this many steps, one every
+# SHARD_PROGRESS_INTERVAL_S at least, and tells its parent its counts after each: the bar moves while
+# batches sleep, not only when they finish. A batch with retries tells it after each round.
+BATCH_PROGRESS_STEPS_MAX = 10
 
 
 @dataclass
@@ -120,6 +140,17 @@ class BatchInput:
     delay_min_s: float = 0.0
     delay_max_s: float = 0.0
     child_type: str = "double"
+    index: int = -1  # the batch's global index (its id's -b<index>); -1: started before batches reported progress
+
+
+@dataclass
+class BatchProgress:
+    """A running batch's counts of values done for good, signalled to its parent
+    (``ParentWorkflow.batch_progress``); replaced by the batch's result when it finishes."""
+
+    index: int  # global batch index
+    succeeded: int
+    failed: int
 
 
 @dataclass

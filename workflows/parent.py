@@ -6,9 +6,10 @@ Differences from the lab's ParentWorkflow, each a defect designed out:
 - a failed child is reported with its *own* error (the ``ChildWorkflowError``'s cause);
 - at most MAX_PENDING_CHILDREN children are pending at once, and runs over MAX_CHILD_WORKFLOWS
   values go in batches, so no size hits Temporal's 2,000-pending limit;
-- runs over BATCHES_PER_WORKFLOW batches are split into shards — this same workflow type,
-  started by the run's root with ``FanoutRequest.shard`` set — so every history stays small;
-- progress is queryable (shards signal their counts to the root) and a run can be cancelled
+- runs with more batches than one history should hold are split into shards — this same workflow
+  type, started by the run's root with ``FanoutRequest.shard`` set — so every history stays small;
+- progress is queryable (batches that take a while signal their counts to their parent, shards theirs
+  to the root) and a run can be cancelled
   with partial results at any size — promptly: at most MAX_STARTING_CHILDREN child starts are in
   flight at once, so a cancel never waits behind hundreds of them.
 """
@@ -26,6 +27,7 @@ from temporalio import workflow
 from workflows.dispatch import FanOut
 from workflows.model import (
     SHARD_PROGRESS_INTERVAL_S,
+    BatchProgress,
     FanoutRequest,
     FanoutResult,
     Progress,
@@ -44,6 +46,8 @@ class ParentWorkflow:
         self._cancel_requested = False
         self._shard_live: dict[int, ShardProgress] = {}  # running shards' last reported counts
         self._shards_done: set[int] = set()
+        self._batch_live: dict[int, BatchProgress] = {}  # running batches' last reported counts
+        self._batches_done: set[int] = set()
 
     @workflow.run
     async def run(self, request: FanoutRequest | list[int]) -> FanoutResult:
@@ -89,20 +93,38 @@ class ParentWorkflow:
         if update.shard not in self._shards_done:
             self._shard_live[update.shard] = update
 
+    @workflow.signal
+    def batch_progress(self, update: BatchProgress) -> None:
+        """A running batch's counts of values done (replaced by its result when it finishes)."""
+        if update.index not in self._batches_done:
+            self._batch_live[update.index] = update
+
     @workflow.query
     def progress(self) -> Progress:
+        succeeded, failed, running = self._own_counts()
         live = self._shard_live.values()
         return replace(
             self._progress,
-            succeeded=self._progress.succeeded + sum(s.succeeded for s in live),
-            failed=self._progress.failed + sum(s.failed for s in live),
-            running=self._progress.running + sum(s.running for s in live),
+            succeeded=succeeded + sum(s.succeeded for s in live),
+            failed=failed + sum(s.failed for s in live),
+            running=running + sum(s.running for s in live),
             elapsed_s=self._elapsed_s(),
         )
+
+    def _own_counts(self) -> tuple[int, int, int]:
+        """(succeeded, failed, running) of this workflow's own children, running batches' reports included."""
+        p = self._progress
+        done_ok = sum(b.succeeded for b in self._batch_live.values())
+        done_failed = sum(b.failed for b in self._batch_live.values())
+        return p.succeeded + done_ok, p.failed + done_failed, p.running - done_ok - done_failed
 
     def shard_finished(self, index: int) -> None:
         self._shards_done.add(index)
         self._shard_live.pop(index, None)
+
+    def batch_finished(self, index: int) -> None:
+        self._batches_done.add(index)
+        self._batch_live.pop(index, None)
 
     def _elapsed_s(self) -> float:
         if self._started_at is None:
@@ -113,11 +135,10 @@ class ParentWorkflow:
         """A shard's progress, signalled to its root when it changed, at most every
         SHARD_PROGRESS_INTERVAL_S (a durable timer: deterministic, and no timer while idle)."""
         root = workflow.get_external_workflow_handle(spec.root_id)
-        p = self._progress
         sent = (0, 0, 0)
         while True:
-            await workflow.wait_condition(lambda: (p.succeeded, p.failed, p.running) != sent)  # noqa: B023
-            sent = (p.succeeded, p.failed, p.running)
+            await workflow.wait_condition(lambda: self._own_counts() != sent)  # noqa: B023
+            sent = self._own_counts()
             try:
                 await root.signal(ParentWorkflow.shard_progress, ShardProgress(spec.index, *sent))
             except Exception:  # the root has closed: nobody to tell

@@ -10,6 +10,7 @@ and compiles its methods: ~0.3 ms each, for every child).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from random import Random
 
 FAIL_RULE_HELP = "even | odd | none | mod:N | rate:P"
@@ -65,6 +66,29 @@ class FailRule:
         return SIMULATED if fails else None
 
 
+    @property
+    def failure(self) -> Failure | None:
+        """The one failure this rule produces (all its failures are alike), or None for ``none``."""
+        return None if self.name == "none" else RANDOM if self.name == "rate" else SIMULATED
+
+    def failing(self, values: Sequence[int], rng: Random | None) -> list[int]:
+        """Positions in ``values`` that fail under this rule, in order: ``failure_for`` for many values at
+        once (one pass, no call per value; ``rate`` draws once per value, in order, as failure_for does)."""
+        name = self.name
+        if name == "none":
+            return []
+        if name == "rate":
+            assert rng is not None, "rate rules need workflow.random()"
+            draw, rate = rng.random, self.rate
+            return [i for i in range(len(values)) if draw() < rate]
+        if name == "even":
+            return [i for i, v in enumerate(values) if v % 2 == 0]
+        if name == "odd":
+            return [i for i, v in enumerate(values) if v % 2 != 0]
+        modulus = self.modulus
+        return [i for i, v in enumerate(values) if v % modulus == 0]
+
+
 def parse_fail_rule(text: str) -> FailRule:
     """``even``, ``odd``, ``none``, ``mod:N`` (N >= 1) or ``rate:P`` (0 <= P <= 1)."""
     spec = text.strip().lower()
@@ -102,3 +126,10 @@ def compute(child_type: str, value: int) -> int:
     if child_type == "square":
         return value * value
     return value * 2
+
+
+def compute_all(child_type: str, values: Sequence[int]) -> list[int]:
+    """``compute`` for many values at once (a batch's work: one comprehension, no call per value)."""
+    if child_type == "square":
+        return [v * v for v in values]
+    return [v * 2 for v in values]

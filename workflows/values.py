@@ -5,12 +5,18 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 
-from workflows.model import BATCHES_PER_WORKFLOW, MAX_CHILD_WORKFLOWS, ValueRange
+from workflows.model import (
+    BATCH_TARGET,
+    BATCHES_PER_WORKFLOW,
+    HISTORY_BUDGET_BYTES,
+    MAX_BATCH_SIZE,
+    MAX_CHILD_WORKFLOWS,
+    RESULT_BYTES_PER_VALUE,
+    ValueRange,
+)
 
-# Values per batch child at most. A batch returns one int per value plus compact failures:
-# 2,000 values are ~10-40 KB (~80 KB at worst, with 25-digit results that all fail), far
-# under Temporal's 512 KiB payload warning; 100 such results keep a history at a few MB.
-MAX_BATCH_SIZE = 2000
+__all__ = ["MAX_BATCH_SIZE", "batch_count", "batch_problem", "batches_per_workflow", "chunk_ranges", "compress",
+           "count_values", "iter_values", "plan_batch_size", "plan_shards", "slice_ranges"]
 
 
 def count_values(ranges: Sequence[ValueRange]) -> int:
@@ -72,26 +78,46 @@ def compress(values: Sequence[int]) -> list[ValueRange]:
 
 def plan_batch_size(total: int, requested: int = 0) -> int:
     """Values per child workflow: 1 (the lab's model) up to MAX_CHILD_WORKFLOWS values; above
-    that, BATCHES_PER_WORKFLOW batches (so runs up to 200,000 values need no shards and progress
-    moves in 1% steps), capped at MAX_BATCH_SIZE values each (so larger runs have more batches,
-    split into shards: 1,000,000 values are 500 batches in 5 shards)."""
+    that, BATCH_TARGET batches (progress moves in 1% steps) of up to MAX_BATCH_SIZE values each:
+    1,001 values are 91 batches of 11, 100,000 are 100 of 1,000, 1,000,000 are 100 of 10,000 (in
+    4 shards, batches_per_workflow); above 1,000,000 the batches stay at MAX_BATCH_SIZE."""
     if requested > 0:
         return requested
     if total <= MAX_CHILD_WORKFLOWS:
         return 1
-    return min(MAX_BATCH_SIZE, math.ceil(total / BATCHES_PER_WORKFLOW))
+    return min(MAX_BATCH_SIZE, math.ceil(total / BATCH_TARGET))
+
+
+LEGACY_MAX_BATCH_SIZE = 2000  # the cap before batches of 10,000: runs started then replay with it
+
+
+def legacy_batch_size(total: int, requested: int = 0) -> int:
+    """The plan of runs started before batches of up to MAX_BATCH_SIZE (workflows.dispatch replays them with
+    it): BATCH_TARGET batches of up to 2,000 values."""
+    if requested > 0:
+        return requested
+    if total <= MAX_CHILD_WORKFLOWS:
+        return 1
+    return min(LEGACY_MAX_BATCH_SIZE, math.ceil(total / BATCH_TARGET))
 
 
 def batch_count(total: int, batch_size: int) -> int:
     return math.ceil(total / batch_size) if total else 0
 
 
-def plan_shards(batches: int) -> int:
-    """Shard workflows for a run of ``batches`` batch children: 0 (the root starts them itself)
-    up to BATCHES_PER_WORKFLOW, else enough shards of <= BATCHES_PER_WORKFLOW batches each."""
-    if batches <= BATCHES_PER_WORKFLOW:
+def batches_per_workflow(batch_size: int) -> int:
+    """Batch children one workflow (the root, or a shard) owns at most: BATCHES_PER_WORKFLOW, or as many
+    as keep the batch results in its history within HISTORY_BUDGET_BYTES at worst (25 of 10,000 values)."""
+    return max(1, min(BATCHES_PER_WORKFLOW, HISTORY_BUDGET_BYTES // (max(batch_size, 1) * RESULT_BYTES_PER_VALUE)))
+
+
+def plan_shards(batches: int, batch_size: int) -> int:
+    """Shard workflows for a run of ``batches`` batch children of ``batch_size`` values: 0 (the root
+    starts them itself) up to batches_per_workflow, else enough shards of that many batches each."""
+    per_workflow = batches_per_workflow(batch_size)
+    if batches <= per_workflow:
         return 0
-    return math.ceil(batches / BATCHES_PER_WORKFLOW)
+    return math.ceil(batches / per_workflow)
 
 
 def batch_problem(total: int, batch_size: int) -> str | None:
