@@ -49,17 +49,49 @@ async def run_request(handle: WorkflowHandle) -> FanoutRequest:  # type: ignore[
     raise ValueError(f"no start event for {handle.id}")
 
 
-async def value_rows(
-    client: Client, run_id: str, result: FanoutResult, request: FanoutRequest | None = None,
-    *, read_ahead: int = READ_AHEAD,
-) -> AsyncIterator[ValueRow]:
-    """Every value of the run, in order; values that never finished are ``cancelled``."""
-    if request is None:
-        request = await run_request(client.get_workflow_handle(run_id))
-    if result.batch_size <= 1:
-        for row in _per_value_rows(iter_values(request.ranges), result):
-            yield row
-        return
+class ValueRows:
+    """Every value of a run, in order (``async for row in value_rows(...)``); values that never finished
+    are ``cancelled``. ``batches()`` gives the same rows a batch at a time, as (values, outcome) pairs —
+    what bot.csv_export writes without building a row object per value."""
+
+    def __init__(self, client: Client, run_id: str, result: FanoutResult, request: FanoutRequest | None,
+                 read_ahead: int) -> None:
+        self.client, self.run_id, self.result, self.request, self.read_ahead = (client, run_id, result, request,
+                                                                               read_ahead)
+
+    async def _request(self) -> FanoutRequest:
+        if self.request is None:
+            self.request = await run_request(self.client.get_workflow_handle(self.run_id))
+        return self.request
+
+    def __aiter__(self) -> AsyncIterator[ValueRow]:
+        return self._rows()
+
+    async def _rows(self) -> AsyncIterator[ValueRow]:
+        async for values, outcome in self.batches():
+            for row in (_per_value_rows(values, outcome) if isinstance(outcome, FanoutResult)
+                        else _batch_rows(values, outcome)):
+                yield row
+
+    async def batches(self) -> AsyncIterator[tuple[list[int], BatchOutput | BaseException | FanoutResult | None]]:
+        """(values, outcome) in value order: a batch's values and its output (an exception when the batch
+        failed as a whole, None when it never ran); a per-value run is one pair with the run's result."""
+        request = await self._request()
+        if self.result.batch_size <= 1:
+            yield list(iter_values(request.ranges)), self.result
+            return
+        async for pair in _batch_outcomes(self.client, self.run_id, self.result, request, self.read_ahead):
+            yield pair
+
+
+def value_rows(client: Client, run_id: str, result: FanoutResult, request: FanoutRequest | None = None,
+               *, read_ahead: int = READ_AHEAD) -> ValueRows:
+    """Every value of the run, in order; values that never finished are ``cancelled`` (see ValueRows)."""
+    return ValueRows(client, run_id, result, request, read_ahead)
+
+
+async def _batch_outcomes(client: Client, run_id: str, result: FanoutResult, request: FanoutRequest,
+                          read_ahead: int) -> AsyncIterator[tuple[list[int], BatchOutput | BaseException | None]]:
     size = result.batch_size
     ran = {s.index for s in result.spans if s.status != "cancelled"}
     count = batch_count(result.total_children, size)
@@ -74,12 +106,7 @@ async def value_rows(
                 scheduled += 1
             pending = window.popleft()
             batch = list(islice(values, size))
-            if pending is None:  # never started, or cancelled as a whole
-                for value in batch:
-                    yield ValueRow(value, "cancelled", None, "", 0)
-                continue
-            for row in _batch_rows(batch, await pending):
-                yield row
+            yield batch, (None if pending is None else await pending)  # None: never started, or cancelled whole
             await asyncio.sleep(0)  # a batch's rows at a time, then let the bot's other work run
     finally:
         for task in window:
@@ -102,7 +129,11 @@ async def _read_batch(client: Client, workflow_id: str) -> BatchOutput | BaseExc
         return err.cause or err
 
 
-def _batch_rows(values: list[int], outcome: BatchOutput | BaseException) -> Iterator[ValueRow]:
+def _batch_rows(values: list[int], outcome: BatchOutput | BaseException | None) -> Iterator[ValueRow]:
+    if outcome is None:
+        for value in values:
+            yield ValueRow(value, "cancelled", None, "", 0)
+        return
     if isinstance(outcome, BaseException):
         if isinstance(outcome, CancelledError):
             for value in values:
