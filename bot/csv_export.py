@@ -9,7 +9,7 @@ with ``files_upload_v2`` (which reads the file as bytes: ~35 MB for 1,000,000 va
 from __future__ import annotations
 
 import csv
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterable, Callable
 
 from bot.results import ValueRow
 from bot.runs import RunInfo
@@ -24,7 +24,7 @@ def wants_csv(result: FanoutResult) -> bool:
     return not result.results_complete or result.total_children > CSV_MIN_VALUES
 
 
-async def write_csv(rows: AsyncIterator[ValueRow], path: str,
+async def write_csv(rows: AsyncIterable[ValueRow], path: str,
                     on_progress: Callable[[int], None] | None = None) -> int:
     """Writes the header and every row to ``path``; returns the number of rows. ``on_progress`` is told
     the count every PROGRESS_EVERY rows (the upload activity heartbeats with it)."""

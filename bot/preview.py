@@ -11,17 +11,19 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.commands import help_text
+from bot.config import DEFAULT_UI_URL
 from bot.form import FormContext, run_form
 from bot.home import DayTotals
 from bot.home_view import HomeData, HomeRun, home_view
 from bot.render import help_message, run_message, summary_message
-from bot.runs import RunInfo
+from bot.runs import RunInfo, ui_url
 from workflows.model import ChildSpan, FailedChild, FanoutResult, Progress, SuccessfulResult
 
 BUILDER = "https://app.slack.com/block-kit-builder#"
 RUN = RunInfo(workflow_id="fanout-1a2b3c4d5e6f", user_id="U0123ABCD", channel_id="C0123ABCD", text="1 2 3 4 5",
-              value_count=5, batch_size=1, child_workflow_count=5, ui_url="http://localhost:8233/namespaces/default/"
-              "workflows/fanout-1a2b3c4d5e6f", thread_ts="1765000000.000100", message_ts="1765000000.000100",
+              value_count=5, batch_size=1, child_workflow_count=5,
+              ui_url=ui_url(DEFAULT_UI_URL, "default", "fanout-1a2b3c4d5e6f"), thread_ts="1765000000.000100",
+              message_ts="1765000000.000100",
               team_id="T0123ABCD")
 RESULT = FanoutResult(
     total_children=5, successful_results=[SuccessfulResult(v, v * 2) for v in (1, 3, 5)],
