@@ -25,6 +25,7 @@ from bot.queues import workflow_queue
 from bot.service import BotWorkers
 from bot.start import Where
 from bot.temporal import TemporalGateway, connect
+from bot.waiting import Waiting
 
 
 def slack_client(settings: Settings) -> AsyncWebClient:
@@ -66,7 +67,7 @@ async def build_bot(settings: Settings, *, gateway: TemporalGateway | None = Non
     ops = Operations(settings, gateway, where)
     app = AsyncApp(client=slack, signing_secret=settings.slack_signing_secret or None,
                    request_verification_enabled=not settings.socket_mode)
-    register_listeners(app, Context(settings, ops))
+    register_listeners(app, Context(settings, ops, Waiting(ops)))
     config = gateway.config
 
     async def patient_client() -> Client:

@@ -19,9 +19,15 @@ from workflows.values import compress
 
 MAX_ATTEMPTS = 10
 MAX_DELAY_S = 3600.0
+APPROVE_TIMEOUT_S = 3600.0  # an approval nobody gives ends the run as expired after this long ...
+MIN_APPROVE_TIMEOUT_S = 10.0  # ... at least 10 s ...
+MAX_APPROVE_TIMEOUT_S = 7 * 86400.0  # ... at most a week
+MIN_EVERY_S = 60.0  # a schedule fires at most once a minute
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 ECHO_LIMIT = 60  # characters of a bad token echoed back in an error
 
-Changes = dict[str, Any]  # FanoutRequest field name -> value
+Changes = dict[str, Any]  # FanoutRequest field name (or, for REPORT_FIELDS, the reporter's) -> value
+REPORT_FIELDS = ("approve", "approve_timeout_s")  # what a run's reporter does, not its ParentWorkflow
 
 
 class OptionError(ValueError):
@@ -152,6 +158,35 @@ def _batch(arg: str) -> Changes:
     return {"batch_size": size}
 
 
+def duration_s(text: str) -> float | None:
+    """``90s``, ``30m``, ``1h``, ``2d`` (or plain seconds) -> seconds; None if it is not one."""
+    text = text.strip().lower()
+    unit = _UNITS.get(text[-1:], 0.0) if text[-1:].isalpha() else 1.0
+    number = text[:-1] if text[-1:].isalpha() else text
+    if not unit or not number.isascii() or not number.replace(".", "", 1).isdigit():
+        return None
+    return float(number) * unit
+
+
+def duration_text(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{_seconds_text(seconds)}s"
+
+
+def _approve(arg: str) -> Changes:
+    return {"approve": True}
+
+
+def _approve_timeout(arg: str) -> Changes:
+    seconds = duration_s(arg)
+    if seconds is None or not MIN_APPROVE_TIMEOUT_S <= seconds <= MAX_APPROVE_TIMEOUT_S:
+        raise OptionError(f"{show(f'--approve-timeout {arg}')}: `--approve-timeout` needs a duration from 10s to 7d, "
+                          "e.g. `--approve-timeout 30m` or `--approve-timeout 1h`.")
+    return {"approve": True, "approve_timeout_s": seconds}
+
+
 def _child(arg: str) -> Changes:
     child_type = arg.strip().lower()
     if child_type not in CHILD_TYPES:
@@ -214,6 +249,14 @@ OPTIONS: tuple[Option, ...] = (
                                                          for name, what in CHILD_TYPES.items())),
         lambda r: r.child_type if r.child_type != "double" else "",
     ),
+    Option("approve", "", "no", "wait for someone else in the channel to approve the run before it starts",
+           _approve, FormField("Approval", "radio", (Choice("no", "start at once"),
+                                                     Choice("approve", "wait for someone else to approve"))),
+           lambda r: ""),
+    Option("approve-timeout", "D", "1h", "how long an approval may take (10s-7d; implies `--approve`); then the run "
+           "expires", _approve_timeout,
+           FormField("…and if nobody decides, it expires after", "text", placeholder="1h (30m, 2d…)"),
+           lambda r: ""),
 )
 
 SCENARIOS: tuple[Scenario, ...] = (
@@ -232,6 +275,14 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand("status", "<run-id>", "progress, or the result, of a run", "status <run-id>"),
     Subcommand("cancel", "<run-id>", "cancel a run: running children stop, results so far are kept", "cancel <run-id>"),
     Subcommand("list", "", "recent runs started in this channel", "list"),
+    Subcommand("schedule", 'every <N>m|h|d | "<cron>" [--tz <zone>] <values or scenario> [options]',
+               "run it again and again: every interval, or at cron times (UTC unless `--tz`, e.g. "
+               "`--tz Europe/Paris`)", "schedule every 1h 1-10"),
+    Subcommand("schedules", "", "this channel's schedules: next firing, last result", "schedules"),
+    Subcommand("pause", "<schedule-id>", "pause a schedule", "pause <schedule-id>"),
+    Subcommand("resume", "<schedule-id>", "resume a paused schedule", "resume <schedule-id>"),
+    Subcommand("trigger", "<schedule-id>", "fire a schedule now", "trigger <schedule-id>"),
+    Subcommand("delete", "<schedule-id>", "delete a schedule (its runs so far stay)", "delete <schedule-id>"),
     Subcommand("help", "", "this help", "help"),
 )
 
@@ -242,6 +293,8 @@ EXAMPLES: tuple[Example, ...] = (
     Example("Other child types", "1-10 --child square --fail none"),
     Example("Batch spawning", "1-500 --batch 10"),
     Example("Sequential vs parallel", "1-10 --delay 1 --sequential"),
+    Example("Every hour, in this channel", "schedule every 1h 1-10 --fail rate:0.2"),
+    Example("Someone else approves first", "1-100000 --approve"),
 )
 
 

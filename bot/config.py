@@ -146,6 +146,8 @@ class Settings:
     max_runs_per_user: int = DEFAULT_MAX_RUNS_PER_USER
     admin_users: frozenset[str] = frozenset()
     cancel_policy: str = "starter"
+    approvers: frozenset[str] = frozenset()  # who may approve runs (empty: anyone in the channel but the starter)
+    approve_over: int = 0  # runs of more values than this wait for an approval (0: only with --approve)
 
     @property
     def socket_mode(self) -> bool:
@@ -190,4 +192,6 @@ class Settings:
             max_runs_per_user=_int("FANOUT_MAX_RUNS_PER_USER", DEFAULT_MAX_RUNS_PER_USER, minimum=0),
             admin_users=_ids("FANOUT_ADMIN_USERS"),
             cancel_policy=_choice("FANOUT_CANCEL_POLICY", CANCEL_POLICIES),
+            approvers=_ids("FANOUT_APPROVERS"),
+            approve_over=_int("FANOUT_APPROVE_OVER", 0, minimum=0),
         )

@@ -129,7 +129,7 @@ async def serve_console(settings: Settings, state: Path) -> None:
                 printer.show(ApiCall("response_url", json.loads(answer), "", 0.0))
             if not text:  # `/fanout` alone: the bot opens the form (views.open, just after its ack)
                 try:
-                    await fake.wait_for(lambda: len(fake.views) > opened, timeout=3)
+                    await fake.wait_for(lambda: len(fake.views) > opened, timeout=3)  # noqa: B023
                 except AssertionError:
                     print("(the form did not open)")
             if len(fake.views) > opened:

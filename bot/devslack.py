@@ -18,7 +18,8 @@ Like Slack, per workspace:
   ``revoke_token``.
 - tokens: the bot token works for every method but apps.connections.open, which takes only the app-level token. A
   workflow token (``xwfp-…``, from ``issue_workflow_token(execution_id)``) works like the bot token, except that
-  functions.completeSuccess/completeError accept it only for its own execution (others answer ``access_denied``).
+  functions.completeSuccess/completeError accept it only for its own execution (others answer ``access_denied``),
+  and it stops working when its execution completes or ``expire_workflow_tokens()`` (``token_expired``).
   Any other token answers ``invalid_auth``; after ``revoke_token()`` every known token answers ``token_revoked``.
 - direct messages: conversations.open(users="U1") opens channel "DU1"; chat.postMessage(channel="U1") posts there.
 - views (modals, App Home tabs) validated as Slack does; Workflow Builder functions completed at most once.
@@ -124,6 +125,7 @@ class FakeSlack:
         self._deleted: set[str] = set()
         self._revoked = False
         self._workflow_tokens: dict[str, str] = {}  # token -> function execution id
+        self._expired_tokens: set[str] = set()
         self._open_dms: set[str] = set()
 
     # -- server lifecycle -------------------------------------------------------------------------------------
@@ -302,6 +304,10 @@ class FakeSlack:
         self._workflow_tokens[token] = execution_id
         return token
 
+    def expire_workflow_tokens(self) -> None:
+        """Every workflow token handed out so far stops working, as Slack's do once they are old."""
+        self._expired_tokens |= set(self._workflow_tokens)
+
     # -- persistence (``state_path``) -------------------------------------------------------------------------
 
     def _save(self) -> None:
@@ -388,6 +394,8 @@ class FakeSlack:
         if self._revoked:
             return "token_revoked"
         execution = self._workflow_tokens.get(token)
+        if execution is not None and (token in self._expired_tokens or execution in self.function_results):
+            return "token_expired"
         if execution is not None and method.startswith("functions.") and \
                 params.get("function_execution_id") != execution:
             return "access_denied"

@@ -21,7 +21,7 @@ from bot import queues
 from bot import search_attributes as sa
 from bot.home import DailyStatsWorkflow, DayTotals, HomeUser, RunTotals, stats_id, utc_day
 from bot.home_view import LISTED, HomeData, HomeRun, home_view
-from bot.runs import ui_url
+from bot.runs import run_id_of, ui_url
 from bot.slack_calls import SlackHealth, call
 from workflows.model import Progress
 
@@ -58,7 +58,7 @@ class HomeActivities:
         runs: list[HomeRun] = []
         async for wf in client.list_workflows(query, limit=LISTED, rpc_timeout=QUERY_TIMEOUT):
             memo = await wf.memo()
-            run_id = wf.id.removesuffix("-slack")
+            run_id = run_id_of(wf.id)
             thread = str(memo.get("slack_thread_ts") or "")
             channel_id = str(memo.get("slack_channel", ""))
             runs.append(HomeRun(

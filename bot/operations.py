@@ -25,14 +25,14 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from bot.blocks import code, escape, mention
-from bot.commands import command_text
+from bot.commands import APPROVE_TIMEOUT_S, command_text
 from bot.config import Settings
 from bot.home import HomeUser, HomeWorkflow, home_id
 from bot.parse import RunCommand, usage_text
 from bot.render import error_message, list_message, status_message
 from bot.reporter import ReporterWorkflow
 from bot.results import failed_values, run_request
-from bot.runs import CancelRun
+from bot.runs import Approval, CancelRun, Step
 from bot.runs_lookup import STATUS_NAMES, FoundRun, find_run, list_channel_runs
 from bot.start import RPC_TIMEOUT, Origin, OverCap, Where, may_have_started, run_id_for, start_reported
 from bot.temporal import TemporalGateway, TemporalUnavailable
@@ -81,9 +81,18 @@ class Operations:
             trigger_id=payload.get("trigger_id", ""),
             team_id=payload.get("team_id", ""),
         )
-        await self.start(command.request, origin, respond)
+        await self.start(command.request, origin, respond, approval=self.approval_for(command))
 
-    async def start(self, request: FanoutRequest, origin: Origin, respond: Respond) -> str | None:
+    def approval_for(self, command: RunCommand) -> Approval | None:
+        """``--approve``, or a run over FANOUT_APPROVE_OVER values: it waits for someone else to approve it."""
+        over = 0 < self.settings.approve_over < command.value_count
+        if not command.approve_timeout_s and not over:
+            return None
+        return Approval(timeout_s=command.approve_timeout_s or APPROVE_TIMEOUT_S,
+                        approvers=sorted(self.settings.approvers))
+
+    async def start(self, request: FanoutRequest, origin: Origin, respond: Respond, *,
+                    approval: Approval | None = None, step: Step | None = None) -> str | None:
         """Start a reported run; the run id, or None (the user was told why)."""
         client = await self._client(respond)
         if client is None:
@@ -91,7 +100,7 @@ class Operations:
         run_id = run_id_for(origin)
         try:
             async with asyncio.timeout(COMMAND_BUDGET_S):
-                run = await start_reported(client, request, origin, self.where)
+                run = await start_reported(client, request, origin, self.where, approval=approval, step=step)
         except OverCap as over:
             await self._tell(respond, self._over_cap(over.runs))
             return None
@@ -169,15 +178,20 @@ class Operations:
         await respond(**status_message(run_id, status, progress, result, found.run.ui_url).as_ephemeral())
 
     def may_cancel(self, found: FoundRun, user_id: str) -> str | None:
-        """Why ``user_id`` may not cancel this run, or None. FANOUT_CANCEL_POLICY: ``starter`` (the
-        user who started it and FANOUT_ADMIN_USERS) or ``channel`` (anyone the allow-lists admit)."""
-        if self.settings.cancel_policy == "channel" or user_id == found.run.user_id:
+        return self.may_act(found.run.user_id, user_id, f"cancel run {code(found.run.workflow_id)}")
+
+    def may_act(self, owner: str, user_id: str, what: str) -> str | None:
+        """Why ``user_id`` may not do ``what`` to something ``owner`` started, or None. FANOUT_CANCEL_POLICY:
+        ``starter`` (the owner and FANOUT_ADMIN_USERS) or ``channel`` (anyone the allow-lists admit)."""
+        if self.settings.cancel_policy == "channel" or (owner and user_id == owner):
             return None
         if user_id in self.settings.admin_users:
             return None
         admins = ", ".join(mention(a) for a in sorted(self.settings.admin_users)[:5])
-        who = f"{mention(found.run.user_id)} (who started it)" + (f" or an admin ({admins})" if admins else "")
-        return f"Only {who} can cancel run {code(found.run.workflow_id)}."
+        who = [f"{mention(owner)} (who started it)"] if owner else []
+        if admins or not who:  # nobody started it (a Workflow Builder step): only admins may
+            who.append(f"an admin ({admins})" if admins else "an admin (FANOUT_ADMIN_USERS)")
+        return f"Only {' or '.join(who)} can {what}."
 
     async def cancel(self, run_id: str, user_id: str, team_id: str, channel_id: str, respond: Respond) -> None:
         found = await self._find(run_id, team_id, channel_id, respond)
@@ -185,7 +199,7 @@ class Operations:
             return
         not_running = (f"Run {code(run_id)} is not running; nothing to cancel. "
                        f"`/fanout status {escape(run_id)}` shows how it ended.")
-        if not found.run_running:
+        if not (found.run_running or found.waiting):
             await self._tell(respond, not_running)
             return
         if (refusal := self.may_cancel(found, user_id)) is not None:
@@ -206,6 +220,10 @@ class Operations:
             await self._tell(respond, not_running)
             return
         log.info("run %s: cancel requested by %s", run_id, user_id)
+        if found.waiting:
+            await respond(text=f"Withdrawn: run {code(run_id)} will not start.", response_type="ephemeral",
+                          replace_original=False)
+            return
         await respond(text=f"Cancelling {code(run_id)}: running children are being cancelled; the summary with the "
                       "results so far follows in the run's thread.", response_type="ephemeral", replace_original=False)
 

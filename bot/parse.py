@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.commands import (
+    APPROVE_TIMEOUT_S,
+    REPORT_FIELDS,
     SCENARIOS,
     SUBCOMMANDS,
     Changes,
@@ -23,6 +25,7 @@ from bot.commands import (
     show,
     usage_text,
 )
+from bot.schedule_spec import SpecError, When, split_spec
 from workflows.model import FanoutRequest, ValueRange
 from workflows.values import batch_problem, compress, count_values, plan_batch_size
 
@@ -34,6 +37,9 @@ __all__ = [
     "ListCommand",
     "ParseError",
     "RunCommand",
+    "ScheduleActionCommand",
+    "ScheduleCommand",
+    "SchedulesCommand",
     "StatusCommand",
     "escape_mrkdwn",
     "help_text",
@@ -56,6 +62,25 @@ class RunCommand:
     request: FanoutRequest  # request.batch_size is the user's --batch, or 0 (automatic)
     value_count: int
     scenario: str = ""
+    approve_timeout_s: float = 0.0  # > 0: wait this long for an approval first (--approve)
+
+
+@dataclass(frozen=True)
+class ScheduleCommand:
+    when: When
+    run: RunCommand
+    run_text: str  # the run as typed after the spec
+
+
+@dataclass(frozen=True)
+class SchedulesCommand:
+    pass
+
+
+@dataclass(frozen=True)
+class ScheduleActionCommand:
+    action: str  # pause | resume | trigger | delete
+    schedule_id: str
 
 
 @dataclass(frozen=True)
@@ -84,7 +109,8 @@ class ParseError:
     field: str = ""  # what was wrong: "values", "scenario", an option's name, or "" (the command as a whole)
 
 
-Command = RunCommand | HelpCommand | StatusCommand | CancelCommand | ListCommand
+Command = (RunCommand | HelpCommand | StatusCommand | CancelCommand | ListCommand | ScheduleCommand
+           | SchedulesCommand | ScheduleActionCommand)
 
 
 class _Problem(Exception):
@@ -102,6 +128,8 @@ def parse(text: str, *, max_values: int) -> Command | ParseError:
         return ParseError("Tell me what to fan out: give some values (e.g. `1-15`) or a command.")
     try:
         head = tokens[0].lower()
+        if head == "schedule":  # its cron spec is quoted text, read before the words are split
+            return _schedule(_decoded(text).strip()[len("schedule"):], max_values)
         sub = next((s for s in SUBCOMMANDS if s.name == head), None)
         if sub is not None:
             return _SUBCOMMAND_PARSERS[sub.name](tokens[1:], max_values)
@@ -113,10 +141,13 @@ def parse(text: str, *, max_values: int) -> Command | ParseError:
         return ParseError(str(problem), problem.field)
 
 
-def _tokens(text: str) -> list[str]:
+def _decoded(text: str) -> str:
     # Slack sends &, < and > as entities; decode them (every echo is escaped again).
-    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    return [t for t in re.split(r"[\s,]+", text) if t]
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _tokens(text: str) -> list[str]:
+    return [t for t in re.split(r"[\s,]+", _decoded(text)) if t]
 
 
 def _is_option(token: str) -> bool:
@@ -208,11 +239,13 @@ def _run(tokens: list[str], max_values: int, scenario: str = "", preset: tuple[i
             f"That is {total:,} values; the limit is {max_values:,} per run (FANOUT_MAX_VALUES). "
             "Split it into smaller runs.", "scenario" if scenario else "values",
         )
+    report = {k: changes.pop(k) for k in REPORT_FIELDS if k in changes}
     request = FanoutRequest(ranges=ranges, **changes)
     too_big = batch_problem(total, plan_batch_size(total, request.batch_size))
     if too_big:
         raise _Problem(too_big + ".", "batch")
-    return RunCommand(request=request, value_count=total, scenario=scenario)
+    approve_s = float(report.get("approve_timeout_s", APPROVE_TIMEOUT_S)) if report.get("approve") else 0.0
+    return RunCommand(request=request, value_count=total, scenario=scenario, approve_timeout_s=approve_s)
 
 
 def _run_id(name: str, args: list[str]) -> str:
@@ -249,6 +282,37 @@ def _list(args: list[str], max_values: int) -> ListCommand:
     return ListCommand()
 
 
+def _schedule(text: str, max_values: int) -> ScheduleCommand:
+    try:
+        when, run_text = split_spec(text)
+    except SpecError as err:
+        raise _Problem(str(err), "schedule") from None
+    tokens = _tokens(run_text)
+    head = tokens[0].lower() if tokens else ""
+    if head == "scenario":
+        run = _scenario(tokens[1:], max_values)
+    elif head[:1].isalpha():
+        raise _Problem(f"A schedule runs values or a scenario, not {show(tokens[0])}.", "values")
+    else:
+        run = _run(tokens, max_values)
+    if run.approve_timeout_s:
+        raise _Problem("A scheduled run cannot wait for an approval: nobody would be there to give it. "
+                       "Remove `--approve`.", "approve")
+    return ScheduleCommand(when, run, run_text.strip())
+
+
+def _schedule_id(action: str, args: list[str]) -> ScheduleActionCommand:
+    example = f"`/fanout {action} fanout-sch-1a2b3c4d5e`"
+    if len(args) != 1 or _RUN_ID.fullmatch(args[0]) is None:
+        raise _Problem(f"`{action}` takes one schedule id (`/fanout schedules` lists them), e.g. {example}.")
+    return ScheduleActionCommand(action, args[0])
+
+
+def _schedules(args: list[str], max_values: int) -> SchedulesCommand:
+    _no_args("schedules", args)
+    return SchedulesCommand()
+
+
 # One parser per entry of bot.commands.SUBCOMMANDS (tests check that the two match).
 _SUBCOMMAND_PARSERS: dict[str, Callable[[list[str], int], Command]] = {
     "help": lambda args, _: HelpCommand(),
@@ -256,4 +320,10 @@ _SUBCOMMAND_PARSERS: dict[str, Callable[[list[str], int], Command]] = {
     "status": lambda args, _: StatusCommand(_run_id("status", args)),
     "cancel": lambda args, _: CancelCommand(_run_id("cancel", args)),
     "scenario": _scenario,
+    "schedule": lambda args, max_values: _schedule(" ".join(args), max_values),  # (parse() reads its quotes)
+    "schedules": _schedules,
+    "pause": lambda args, _: _schedule_id("pause", args),
+    "resume": lambda args, _: _schedule_id("resume", args),
+    "trigger": lambda args, _: _schedule_id("trigger", args),
+    "delete": lambda args, _: _schedule_id("delete", args),
 }

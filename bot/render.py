@@ -7,6 +7,7 @@ line by line and end with "…and N more", N taken from the true counts, not the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import islice
 from statistics import median
@@ -47,14 +48,17 @@ from workflows.model import FailedChild, FanoutResult, Progress
 __all__ = [
     "Message", "RunListing", "escape", "progress_bar", "format_duration", "format_percent", "failure_kind",
     "run_message", "summary_message", "error_message", "help_message", "status_message", "list_message",
+    "schedules_message",
 ]
 
 LIST_SAMPLE = 1000  # never format more entries than this from any list
 # A run that ended in Temporal without a result (its status there): what the thread and the message say.
 ENDED = {"terminated": "terminated", "timed_out": "timed out", "failed": "failed", "canceled": "cancelled in Temporal",
          "not_started": "not started (its id is taken by another workflow)"}
+NEVER_RAN = {"rejected", "expired", "withdrawn"}  # runs that waited for an approval and never started
 STATUS_EMOJI = {"running": "🔄", "completed": "✅", "cancelled": "⏹", "canceled": "⏹", "failed": "❌",
-                "terminated": "🛑", "timedout": "⌛", "timed out": "⌛"}
+                "terminated": "🛑", "timedout": "⌛", "timed out": "⌛", "waiting for approval": "⏳", "rejected": "🚫",
+                "expired": "⌛", "withdrawn": "↩️"}
 
 
 @dataclass(frozen=True)
@@ -114,14 +118,41 @@ def _open_ui(url: str) -> list[Any]:
     return [button("Open in Temporal UI", "fanout_open_ui", url=url)] if url else []
 
 
-def run_message(run: RunInfo, progress: Progress | None, *, final: FanoutResult | None = None) -> Message:
-    """The run's message in the channel; updated in place while it runs, and once more at the end."""
-    who = mention(run.user_id)
+def _never_ran(result: FanoutResult) -> str:
+    if result.status == "rejected":
+        return f"🚫 Rejected by {mention(result.cancelled_by)} — nothing ran"
+    if result.status == "withdrawn":
+        return f"↩️ Withdrawn by {mention(result.cancelled_by)} before anyone approved it — nothing ran"
+    return "⌛ Expired: nobody approved it in time — nothing ran"
+
+
+def _waiting(run: RunInfo, until: str, approvers: Sequence[str]) -> str:
+    who = (", ".join(mention(a) for a in approvers[:10]) if approvers
+           else f"anyone in this channel but {mention(run.user_id)}")
+    return f"⏳ *Waiting for approval* by {who} · expires {slack_date(until)}"
+
+
+def run_message(run: RunInfo, progress: Progress | None, *, final: FanoutResult | None = None,
+                waiting_until: str = "", approvers: Sequence[str] = ()) -> Message:
+    """The run's message in the channel; updated in place while it runs, and once more at the end. While it
+    waits for an approval (``waiting_until``) it offers Approve and Reject."""
+    who = mention(run.user_id) if run.user_id else "A workflow"
     head = f"{who} ran {code('/fanout ' + run.text if run.text.strip() else '/fanout')}\n{_shape(run)}"
     if run.retry_of:
         head += f"\n↩️ retries the failed values of {code(run.retry_of, 80)}"
+    if run.schedule_id:
+        head += f"\n🗓 fired by schedule {code(run.schedule_id, 80)}"
+    if run.approved_by:
+        head += f"\n✅ approved by {mention(run.approved_by)}"
     buttons = []
-    if final is not None:
+    if final is not None and final.status in NEVER_RAN:
+        status, fallback = _never_ran(final), f"/fanout run {run.workflow_id}: {final.status}"
+    elif waiting_until:
+        status = _waiting(run, waiting_until, approvers)
+        fallback = f"/fanout run {run.workflow_id} is waiting for approval"
+        buttons += [button("Approve", "fanout_approve", value=run.workflow_id, style="primary"),
+                    button("Reject", "fanout_reject", value=run.workflow_id, style="danger")]
+    elif final is not None:
         done = f"{final.success_count:,} succeeded · {final.failure_count:,} failed"
         if final.status == "cancelled":
             by = f" by {mention(final.cancelled_by)}" if final.cancelled_by else ""
@@ -139,10 +170,10 @@ def run_message(run: RunInfo, progress: Progress | None, *, final: FanoutResult 
         else:
             status = "\n".join(_progress_lines(progress))
         fallback = f"/fanout run {run.workflow_id} started: {run.value_count:,} values"
-        if not (progress and progress.cancel_requested_by):
-            confirm = confirm_dialog("Cancel this run?", f"Stop run `{run.workflow_id}`? Finished results are kept.",
-                                     "Cancel run", "Keep running")
-            buttons.append(button("Cancel", "fanout_cancel", value=run.workflow_id, style="danger", confirm=confirm))
+    if final is None and not (progress and progress.cancel_requested_by):
+        confirm = confirm_dialog("Cancel this run?", f"Stop run `{run.workflow_id}`? Finished results are kept.",
+                                 "Cancel run", "Keep running")
+        buttons.append(button("Cancel", "fanout_cancel", value=run.workflow_id, style="danger", confirm=confirm))
     buttons += _open_ui(run.ui_url)
     blocks: list[Block] = [section(head), section(status),
                            context(f"Run `{escape(run.workflow_id)}` · {link(run.ui_url, 'Temporal Web UI')}")]
@@ -156,6 +187,8 @@ def run_message(run: RunInfo, progress: Progress | None, *, final: FanoutResult 
 
 def _title(result: FanoutResult) -> str:
     total = f"{result.total_children:,}"
+    if result.status in NEVER_RAN:
+        return f"*{_never_ran(result)}*"
     if result.status == "cancelled":
         by = f" by {mention(result.cancelled_by)}" if result.cancelled_by else ""
         return f"⏹ *Cancelled{by}* — partial results follow"
@@ -235,6 +268,10 @@ def summary_message(run: RunInfo, result: FanoutResult) -> Message:
     head: list[Block] = [section(f"{_title(result)}\n{_stats(result)}"), context(_timing(result))]
     if run.retry_of:
         head.append(context(f"↩️ Retry of {code(run.retry_of, 80)}"))
+    if run.approved_by:
+        head.append(context(f"✅ Approved by {mention(run.approved_by)} · {slack_date(run.approved_at)}"))
+    if run.schedule_id:
+        head.append(context(f"🗓 Fired by schedule {code(run.schedule_id, 80)}"))
     buttons = []
     if result.failure_count > 0 and result.status not in ENDED:  # a retry reads the failures from the result
         buttons.append(button(f"Retry failed ({result.failure_count:,})", "fanout_retry", value=run.workflow_id,
@@ -322,3 +359,21 @@ def list_message(channel_id: str, runs: list[RunListing]) -> Message:
     fallback = f"{len(runs):,} /fanout run{'s' if len(runs) != 1 else ''} in this channel"
     return packed_message(fallback, f"*Recent `/fanout` runs in {where}* · {len(runs):,}", lines, len(runs),
                            "_…and {n:,} more_")
+
+
+def schedules_message(channel_id: str, listings: Sequence[Any]) -> Message:
+    """``/fanout schedules``: each of the channel's schedules, its next firing and its last result."""
+    where = channel(channel_id)
+    if not listings:
+        return finish("No schedules in this channel.", [section(
+            f"No `/fanout` schedules in {where}. Make one: `/fanout schedule every 1h 1-10`.")])
+    lines = []
+    for s in listings:
+        state = "⏸ paused" if s.paused else (f"next {slack_date(s.next_fire.isoformat())}" if s.next_fire else "—")
+        last = (f"last {code(s.last_run, 60)} {STATUS_EMOJI.get(s.last_status, '')} {user_text(s.last_status, 20)}"
+                if s.last_run else "not fired yet")
+        lines.append(f"🗓 {code(s.schedule_id, 40)} · {user_text(s.when, 60)} · {code('/fanout ' + s.text, 60)} · "
+                     f"{mention(s.owner)} · {state} · {last}")
+    fallback = f"{len(listings):,} schedule{'s' if len(listings) != 1 else ''} in this channel"
+    return packed_message(fallback, f"*Schedules in {where}* · {len(listings):,}", lines, len(listings),
+                          "_…and {n:,} more_")

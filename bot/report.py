@@ -25,7 +25,17 @@ from bot.blocks import Message
 from bot.csv_export import CSV_COLUMNS, csv_filename, wants_csv, write_csv
 from bot.render import run_message, summary_message
 from bot.results import value_rows
-from bot.runs import EditOutcome, EditProgress, FollowRun, NotifyStarter, PostResult, PostRunMessage, RunInfo
+from bot.runs import (
+    EditOutcome,
+    EditProgress,
+    FollowRun,
+    NotifyStarter,
+    PauseSchedule,
+    PostResult,
+    PostRunMessage,
+    RunInfo,
+    StepOutcome,
+)
 from bot.slack_calls import SlackHealth, call, file_names, find_message, maybe_done
 from bot.timeline import format_secs, format_speedup, render_timeline_png, speedup
 from workflows.model import FanoutResult, Progress
@@ -36,6 +46,7 @@ LOOKUP_LIMIT = 15  # messages per read: what Slack allows non-Marketplace apps s
 LOOKBACK_S = 10.0  # a run message is looked for from shortly before its post was first scheduled
 LOOKUP_PAGES = 5
 ENDED_BY = {"TerminatedError": "terminated", "TimeoutError": "timed_out", "CancelledError": "canceled"}
+STEP_ALREADY_DONE = ("function_execution_not_found", "execution_not_in_running_state")  # Slack: completed before
 
 
 def timeline_filename(run: RunInfo) -> str:
@@ -48,6 +59,7 @@ class SlackReport:
     def __init__(self, slack: AsyncWebClient, health: SlackHealth) -> None:
         self.slack = slack
         self.health = health
+        self._workspace_url = ""
 
     # -- posts ------------------------------------------------------------------------------------
 
@@ -56,7 +68,8 @@ class SlackReport:
         run = input.run
         if maybe_done() and (ts := await self._find_run_message(run)):
             return ts
-        return await self._post(run.channel_id, run_message(run, None), run.thread_ts, "the run message")
+        message = run_message(run, None, waiting_until=input.waiting_until, approvers=input.approvers)
+        return await self._post(run.channel_id, message, run.thread_ts, "the run message")
 
     @activity.defn
     async def post_summary(self, input: PostResult) -> str:
@@ -75,9 +88,14 @@ class SlackReport:
         """One direct message to who started a run the bot cannot report, saying how to fix it."""
         run = input.run
         opened = await call(self.health, "conversations.open", self.slack.conversations_open, users=run.user_id)
-        text = (f"I could not post in <#{run.channel_id}> for your run `{run.workflow_id}` "
-                f"(`{input.reason}`). The run goes on without Slack. Invite me with `/invite @fanout` in that "
-                f"channel (or use a channel I am in), then follow it with `/fanout status {run.workflow_id}` there.")
+        if run.schedule_id:
+            text = (f"I could not post in <#{run.channel_id}> for your schedule `{run.schedule_id}` "
+                    f"(`{input.reason}`), so I paused it. Invite me with `/invite @fanout` in that channel, then "
+                    f"`/fanout resume {run.schedule_id}` there.")
+        else:
+            text = (f"I could not post in <#{run.channel_id}> for your run `{run.workflow_id}` (`{input.reason}`). "
+                    "The run goes on without Slack. Invite me with `/invite @fanout` in that channel (or use a "
+                    f"channel I am in), then follow it with `/fanout status {run.workflow_id}` there.")
         await call(self.health, "the direct message", self.slack.chat_postMessage,
                    channel=opened["channel"]["id"], text=text)
 
@@ -92,8 +110,10 @@ class SlackReport:
         try:
             progress: Progress = await activity.client().get_workflow_handle(run.workflow_id).query(
                 "progress", result_type=Progress, rpc_timeout=QUERY_TIMEOUT)
-        except Exception as err:  # no worker answering right now: skip this edit
+        except Exception as err:  # no worker answering right now: skip this edit (or show "starting")
             log.debug("progress query for %s failed: %s", run.workflow_id, err)
+            if input.even_without_progress:
+                await self._update(run, run_message(run, None), "an edit")
             return EditOutcome(None, waited)
         if progress.done:  # its result is on the way; the final edit follows
             return EditOutcome(progress, waited)
@@ -105,6 +125,40 @@ class SlackReport:
     @activity.defn
     async def final_edit(self, input: PostResult) -> None:
         await self._update(input.run, run_message(input.run, None, final=input.result), "the final edit")
+
+    # -- Workflow Builder steps --------------------------------------------------------------------
+
+    @activity.defn
+    async def complete_step(self, input: StepOutcome) -> None:
+        """Complete the "Run a fan-out" step that started the run, with the app's bot token: the step's own
+        short-lived token (``bot_access_token``) is never stored, as a workflow's history is not encrypted."""
+        execution = input.step.function_execution_id
+        result = input.result
+        try:
+            if input.error or result is None:
+                await call(self.health, "the step's error", self.slack.functions_completeError,
+                           function_execution_id=execution, error=input.error or "the run did not finish")
+                return
+            await call(self.health, "the step's completion", self.slack.functions_completeSuccess,
+                       function_execution_id=execution, outputs=await self._step_outputs(input, result))
+        except ApplicationError as err:
+            if maybe_done() and any(gone in str(err) for gone in STEP_ALREADY_DONE):
+                return  # an earlier attempt completed it, and its answer was lost
+            raise
+
+    async def _step_outputs(self, input: StepOutcome, result: FanoutResult) -> dict[str, Any]:
+        link = ""
+        if input.summary_ts and input.run.thread_ts:  # a permalink to the summary, in the run's thread
+            workspace = await self._workspace()
+            link = (f"{workspace}archives/{input.run.channel_id}/p{input.summary_ts.replace('.', '')}"
+                    f"?thread_ts={input.run.thread_ts}")
+        return {"run_id": input.run.workflow_id, "success_count": result.success_count,
+                "failure_count": result.failure_count, "success_rate": result.success_rate, "summary_link": link}
+
+    async def _workspace(self) -> str:
+        if not self._workspace_url:
+            self._workspace_url = str((await call(self.health, "auth.test", self.slack.auth_test)).get("url") or "")
+        return self._workspace_url
 
     # -- uploads ----------------------------------------------------------------------------------
 
@@ -183,6 +237,12 @@ class SlackReport:
                               channel=run.channel_id, oldest=f"{oldest:.6f}", include_all_metadata=True,
                               limit=LOOKUP_LIMIT)
         return find_message(list(response.get("messages") or []), "fanout_started", run.workflow_id)
+
+
+@activity.defn
+async def pause_schedule(input: PauseSchedule) -> None:
+    """Pause a schedule whose channel cannot be posted in (it would fail at every firing), with the reason."""
+    await activity.client().get_schedule_handle(input.schedule_id).pause(note=input.reason[:500])
 
 
 @activity.defn

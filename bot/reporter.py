@@ -35,20 +35,27 @@ from temporalio.workflow import ActivityCancellationType, ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from bot import queues
+    from bot.approval import AwaitsApproval
     from bot.home import RunTotals, home_id
     from bot.home_publish import record_stats
-    from bot.report import SlackReport, follow_run
+    from bot.report import SlackReport, follow_run, pause_schedule
     from bot.runs import (
         CancelRun,
+        Decision,
         EditOutcome,
         EditProgress,
         FollowRun,
         NotifyStarter,
+        PauseSchedule,
         PostResult,
         PostRunMessage,
         ReportInput,
         ReportOutcome,
         RunInfo,
+        Step,
+        StepOutcome,
+        run_id_of,
+        ui_url,
     )
     from bot.search_attributes import STATUS
     from workflows.model import FanoutResult, Progress
@@ -67,8 +74,9 @@ EDITS_MAX = 500  # progress edits per run, at most (each is ~11 history events)
 
 HOME_AND_STATS = "home-and-stats"  # patch: the message ts in the memo, today's totals and the Home tab at close
 
-# Results the reporter makes up for a run that ended in Temporal without one.
-ENDED_STATUSES = ("terminated", "timed_out", "failed", "canceled", "not_started")
+# Results the reporter makes up for a run that ended in Temporal without one, or never ran.
+ENDED_STATUSES = ("terminated", "timed_out", "failed", "canceled", "not_started", "rejected", "expired",
+                  "withdrawn")
 
 
 def edit_interval(age_s: float, base_s: float, queue_wait_s: float) -> float:
@@ -79,28 +87,42 @@ def edit_interval(age_s: float, base_s: float, queue_wait_s: float) -> float:
 
 
 @workflow.defn
-class ReporterWorkflow:
+class ReporterWorkflow(AwaitsApproval):
     @workflow.init
     def __init__(self, input: ReportInput) -> None:
-        # Set here, not in run(): an update may be handled before run() begins.
-        self._run_id = input.run.workflow_id
+        # Set here, not in run(): an update may be handled before run() begins. A schedule's firing names
+        # its run after itself (bot.runs.run_id_of).
+        self._run_id = input.run.workflow_id or run_id_of(workflow.info().workflow_id)
         self._queue = workflow.info().task_queue
         self._child_started = False
         self._run_done = False
         self._cancelled_by = ""
         self._stopped = ""  # why Slack reporting ended early ("" while it goes on)
         self._last_progress: Progress | None = None
+        self._starter = input.run.user_id
+        self._approvers = list(input.approval.approvers) if input.approval else []
+        self._waiting = False  # for an approval
+        self._decision: Decision | None = None
 
     @workflow.run
     async def run(self, input: ReportInput) -> ReportOutcome:
         run = input.run
+        if not run.workflow_id:
+            run = replace(run, workflow_id=self._run_id,
+                          ui_url=ui_url(input.ui_base, workflow.info().namespace, self._run_id))
         await self._tell_quota(input.quota_id, "confirm")
-        fanout = asyncio.create_task(self._fanout(input))
-        if not (input.adopt and run.message_ts):
-            run = await self._announce(run)
-        if run.message_ts:
-            await self._follow_progress(fanout, run, input.progress_interval_s)
-        result = await fanout
+        result: FanoutResult | None = None  # a run that never ran (rejected, expired, withdrawn) has one now
+        if input.approval is not None:
+            run, result = await self._ask_approval(input.approval, run)
+        if result is None:
+            fanout = asyncio.create_task(self._fanout(input))
+            if not run.message_ts:
+                run = await self._announce(run)
+            if run.message_ts:
+                await self._follow_progress(fanout, run, input.progress_interval_s,
+                                            at_once=input.approval is not None)
+            result = await fanout
+        self._run_done = True
         workflow.upsert_search_attributes([STATUS.value_set(result.status)])
         workflow.upsert_memo({"success_count": result.success_count, "failure_count": result.failure_count,
                               "total": result.total_children, "success_rate": result.success_rate,
@@ -114,6 +136,8 @@ class ReporterWorkflow:
         await self._tell_quota(input.quota_id, "release")
         if counted:
             await self._show_home(run)
+        if input.step is not None:
+            await self._complete_step(input.step, run, result, summary_ts)
         return ReportOutcome(status=result.status, message_ts=run.message_ts, summary_ts=summary_ts,
                              stopped=self._stopped, success_count=result.success_count,
                              failure_count=result.failure_count, total=result.total_children)
@@ -156,6 +180,8 @@ class ReporterWorkflow:
         what finished and reports a partial result; the ParentWorkflow records who asked."""
         self._cancelled_by = request.user_id
         workflow.upsert_memo({"cancelled_by": request.user_id})
+        if self._waiting:  # withdrawn before anyone approved it: it never runs
+            return "cancelling"
         await workflow.wait_condition(lambda: self._child_started or self._run_done)
         if self._run_done:
             return "finished"
@@ -214,10 +240,13 @@ class ReporterWorkflow:
             self._stopped = f"{type(cause).__name__}: {cause}"
         workflow.logger.warning("Reporting of %s stopped: %s", self._run_id, self._stopped)
         if isinstance(cause, ApplicationError) and cause.type == "SlackChannelUnavailable":
+            if run.schedule_id:  # a schedule's channel: pause it rather than fail at every firing
+                await self._pause_schedule(run.schedule_id)
             await self._notify_starter(run)  # e.g. not_in_channel: one direct message, then silence
 
-    async def _announce(self, run: RunInfo) -> RunInfo:
-        ts = await self._slack(SlackReport.post_run_message, PostRunMessage(run), queues.POSTS)
+    async def _announce(self, run: RunInfo, *, waiting_until: str = "", approvers: list[str] | None = None) -> RunInfo:
+        ts = await self._slack(SlackReport.post_run_message, PostRunMessage(run, waiting_until, approvers or []),
+                               queues.POSTS)
         if not ts:
             return run
         run = replace(run, message_ts=ts, thread_ts=run.thread_ts or ts)
@@ -256,10 +285,14 @@ class ReporterWorkflow:
         except ActivityError as err:
             workflow.logger.warning("Could not tell %s why %s is not reported: %s", run.user_id, self._run_id, err)
 
-    async def _follow_progress(self, fanout: asyncio.Task[Any], run: RunInfo, base_s: float) -> None:
+    async def _follow_progress(self, fanout: asyncio.Task[Any], run: RunInfo, base_s: float,
+                               at_once: bool = False) -> None:
         started = workflow.now()
         edit_input = EditProgress(run, started_at=started.timestamp())
         queue_wait = 0.0
+        if at_once:  # just approved: the message stops offering Approve and Reject now
+            await self._slack(SlackReport.edit_progress,
+                              EditProgress(run, started.timestamp(), even_without_progress=True), queues.EDITS)
         for _ in range(EDITS_MAX):
             age = (workflow.now() - started).total_seconds()
             try:
@@ -299,6 +332,25 @@ class ReporterWorkflow:
                     break
                 await self._slack(upload, posted, queues.UPLOADS, priority=Priority(), optional=True)
         return summary_ts
+
+    async def _pause_schedule(self, schedule_id: str) -> None:
+        try:
+            await workflow.execute_activity(
+                pause_schedule, PauseSchedule(schedule_id, f"its channel cannot be posted in: {self._stopped}"),
+                task_queue=self._queue, start_to_close_timeout=timedelta(seconds=10),
+                schedule_to_close_timeout=GIVE_UP_AFTER, retry_policy=RETRY)
+        except ActivityError as err:
+            workflow.logger.warning("Schedule %s not paused: %s", schedule_id, err)
+
+    async def _complete_step(self, step: Step, run: RunInfo, result: FanoutResult, summary_ts: str) -> None:
+        """The Workflow Builder step that started the run completes with its outcome (functions.*)."""
+        error = "the run could not start" if result.status == "not_started" else ""
+        outcome = StepOutcome(step, run, result, error=error, summary_ts=summary_ts)
+        try:
+            await self._start_slack(SlackReport.complete_step, outcome, queues.STEPS,
+                                    retry=replace(RETRY, maximum_attempts=20))
+        except ActivityError as err:
+            workflow.logger.warning("Step of %s not completed: %s", self._run_id, err)
 
     async def _tell_quota(self, quota_id: str, signal: str) -> None:
         if not quota_id:

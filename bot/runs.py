@@ -7,17 +7,27 @@ inputs and results), and the workflow sandbox passes this module through.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
 from workflows.model import FanoutRequest, FanoutResult, Progress
 
-REPORTER_SUFFIX = "-slack"  # the reporter of run <id> is workflow <id>-slack
+REPORTER_SUFFIX = "-slack"  # the reporter of run <id> is workflow <id>-slack ...
+SCHEDULED_SUFFIX = "-run"  # ... but a schedule names its firings (the reporters): their runs are <firing>-run
 
 
 def reporter_id(run_id: str) -> str:
+    if run_id.endswith(SCHEDULED_SUFFIX):
+        return run_id[: -len(SCHEDULED_SUFFIX)]
     return f"{run_id}{REPORTER_SUFFIX}"
+
+
+def run_id_of(reporter: str) -> str:
+    """The run a reporter reports: the inverse of ``reporter_id``."""
+    if reporter.endswith(REPORTER_SUFFIX):
+        return reporter[: -len(REPORTER_SUFFIX)]
+    return f"{reporter}{SCHEDULED_SUFFIX}"
 
 
 def ui_url(base: str, namespace: str, workflow_id: str) -> str:
@@ -43,6 +53,9 @@ class RunInfo:
     retry_of: str = ""  # workflow id whose failed values this run retries
     in_slack: bool = True  # reported in Slack (False for runs started from the terminal CLI)
     team_id: str = ""  # Slack workspace
+    approved_by: str = ""  # who approved it (runs that asked for an approval), and when (ISO time)
+    approved_at: str = ""
+    schedule_id: str = ""  # the schedule that fired it, if one did
 
 
 def to_memo(run: RunInfo) -> dict[str, object]:
@@ -66,6 +79,8 @@ def to_memo(run: RunInfo) -> dict[str, object]:
         memo["slack_thread_ts"] = run.thread_ts
     if run.retry_of:
         memo["retry_of"] = run.retry_of
+    if run.schedule_id:
+        memo["schedule_id"] = run.schedule_id
     return memo
 
 
@@ -93,14 +108,37 @@ def from_memo(workflow_id: str, memo: Mapping[str, Any], ui_url: str) -> RunInfo
         message_ts=message_ts,
         retry_of=str(memo.get("retry_of", "")),
         team_id=str(memo.get("slack_team", "")),
+        schedule_id=str(memo.get("schedule_id", "")),
     )
 
 
 # -- the reporter workflow's input and output ---------------------------------------------------------
 
 @dataclass
+class Approval:
+    """A run that waits for someone other than its starter to approve it (``--approve``)."""
+
+    timeout_s: float = 3600.0  # then it expires (``--approve-timeout``)
+    approvers: list[str] = field(default_factory=list)  # Slack ids who may decide (FANOUT_APPROVERS); empty: anyone
+
+
+@dataclass
+class Decision:
+    user_id: str
+    approve: bool
+
+
+@dataclass
+class Step:
+    """A run started by a Workflow Builder step ("Run a fan-out"), completed when the run's result is in."""
+
+    function_execution_id: str
+
+
+@dataclass
 class ReportInput:
-    """What ReporterWorkflow needs: where to report (in ``run``) and what to run."""
+    """What ReporterWorkflow needs: where to report (in ``run``) and what to run. A schedule's firings get
+    the same input each time, with ``run.workflow_id`` empty: each firing names its run after itself."""
 
     run: RunInfo
     request: FanoutRequest
@@ -108,6 +146,9 @@ class ReportInput:
     progress_interval_s: float = 3.0  # the shortest spacing of progress edits (FANOUT_PROGRESS_INTERVAL)
     quota_id: str = ""  # the user's UserRunsWorkflow, told when this run stops counting
     adopt: bool = False  # follow a ParentWorkflow an earlier version of the bot started (no reporter then)
+    approval: Approval | None = None
+    ui_base: str = ""  # the Temporal UI's base URL, for a firing's run link
+    step: Step | None = None
 
 
 @dataclass
@@ -126,12 +167,15 @@ class ReportOutcome:
 @dataclass
 class PostRunMessage:
     run: RunInfo
+    waiting_until: str = ""  # ISO time: the run waits for an approval until then (the message has Approve/Reject)
+    approvers: list[str] = field(default_factory=list)
 
 
 @dataclass
 class EditProgress:
     run: RunInfo  # with message_ts
     started_at: float = 0.0  # when the run started (epoch s): elapsed time keeps moving between its tasks
+    even_without_progress: bool = False  # edit even before the run answers its query (it was just approved)
 
 
 @dataclass
@@ -160,4 +204,19 @@ class FollowRun:
 @dataclass
 class CancelRun:
     user_id: str  # Slack id of who asked (checked by the bot before the update)
+
+
+@dataclass
+class StepOutcome:
+    step: Step
+    run: RunInfo
+    result: FanoutResult | None  # None: the step failed before a run had a result
+    error: str = ""
+    summary_ts: str = ""  # the summary in the channel, which the step's outputs link to
+
+
+@dataclass
+class PauseSchedule:
+    schedule_id: str
+    reason: str
 

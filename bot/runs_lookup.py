@@ -24,7 +24,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from bot import search_attributes as sa
 from bot.render import RunListing
 from bot.reporter import ReporterWorkflow
-from bot.runs import RunInfo, from_memo, reporter_id, ui_url
+from bot.runs import RunInfo, from_memo, reporter_id, run_id_of, ui_url
 from bot.start import Where
 from workflows.model import FanoutResult, Progress
 
@@ -44,7 +44,9 @@ STATUS_NAMES = {
 # The reporter's FanoutStatus, as users read it.
 REPORTED_STATUS = {"running": "Running", "completed": "Completed", "cancelled": "Cancelled",
                    "terminated": "Terminated", "timed_out": "Timed out", "failed": "Failed",
-                   "canceled": "Cancelled in Temporal", "not_started": "Not started"}
+                   "canceled": "Cancelled in Temporal", "not_started": "Not started",
+                   "waiting": "Waiting for approval", "rejected": "Rejected", "expired": "Expired",
+                   "withdrawn": "Withdrawn"}
 
 
 @dataclass
@@ -58,6 +60,11 @@ class FoundRun:
     @property
     def reporter_running(self) -> bool:
         return self.reporter_desc.status == WorkflowExecutionStatus.RUNNING
+
+    @property
+    def waiting(self) -> bool:
+        """Waiting for an approval: its reporter has not started it yet."""
+        return self.reporter_running and self.reporter_desc.typed_search_attributes.get(sa.STATUS) == "waiting"
 
     @property
     def run_status(self) -> WorkflowExecutionStatus | None:
@@ -147,7 +154,7 @@ async def list_channel_runs(client: Client, team_id: str, channel_id: str, where
     listings: list[RunListing] = []
     async for wf in client.list_workflows(query, limit=limit, rpc_timeout=RPC_TIMEOUT):
         memo = await wf.memo()
-        run_id = wf.id.removesuffix("-slack")
+        run_id = run_id_of(wf.id)
         reported = wf.typed_search_attributes.get(sa.STATUS) or "running"
         listings.append(RunListing(
             workflow_id=run_id,

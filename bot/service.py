@@ -28,7 +28,7 @@ from bot.config import Settings
 from bot.home import DailyStatsWorkflow, HomeWorkflow
 from bot.home_publish import HomeActivities, record_stats
 from bot.quota import UserRunsWorkflow
-from bot.report import SlackReport, follow_run
+from bot.report import SlackReport, follow_run, pause_schedule
 from bot.reporter import ReporterWorkflow
 from bot.runs import ReportInput, from_memo, reporter_id, to_memo, ui_url
 from bot.slack_calls import SlackHealth
@@ -43,6 +43,9 @@ BOT_WORKFLOW_RUNNER = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows.model", "bot.runs"))
 SLACK_HTTP_TIMEOUT_S = 5  # well below the activities' 15 s start-to-close
 SHUTDOWN_GRACE = timedelta(seconds=10)
+# A replica that dies holds its cached workflows' next tasks on its sticky queue until this passes: short, so
+# an Approve clicked just after a crash reaches a live replica in seconds (the SDK's default is 10 s).
+STICKY_TIMEOUT = timedelta(seconds=2)
 
 
 def activity_slack_client(settings: Settings) -> AsyncWebClient:
@@ -62,11 +65,13 @@ def build_workers(client: Client, settings: Settings, workflow_queue: str, repor
 
     return [
         Worker(client, task_queue=workflow_queue, workflows=BOT_WORKFLOWS, workflow_runner=BOT_WORKFLOW_RUNNER,
-               activities=[follow_run, record_stats], graceful_shutdown_timeout=SHUTDOWN_GRACE),
+               activities=[follow_run, record_stats, pause_schedule], graceful_shutdown_timeout=SHUTDOWN_GRACE,
+               sticky_queue_schedule_to_start_timeout=STICKY_TIMEOUT),
         slack_queue(queues.POSTS, [report.post_run_message, report.post_summary, report.notify_starter]),
         slack_queue(queues.EDITS, [report.edit_progress, report.final_edit]),
         slack_queue(queues.UPLOADS, [report.upload_timeline, report.upload_csv], max_concurrent_activities=2),
         slack_queue(queues.VIEWS, [home.publish_home]),
+        slack_queue(queues.STEPS, [report.complete_step]),
     ]
 
 
@@ -129,7 +134,7 @@ class BotWorkers:
             for worker in build_workers(client, self.settings, self.workflow_queue, report, home):
                 await stack.enter_async_context(worker)
             self.running = True
-            log.info("bot workers on %s (+ .%s)", self.workflow_queue, ", .".join(queues.GROUPS[:4]))
+            log.info("bot workers on %s (+ .%s)", self.workflow_queue, ", .".join(queues.GROUPS))
             try:
                 await adopt_legacy_runs(client, self.settings, self.workflow_queue, self.team_id)
             except Exception as err:  # adoption is a courtesy to old runs: never stop the bot for it

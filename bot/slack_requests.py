@@ -102,6 +102,15 @@ def event_body(event: dict[str, Any], *, team_id: str = "T1") -> str:
                                                                            "is_bot": True}]})
 
 
+def function_executed(callback_id: str, inputs: dict[str, Any], *, execution_id: str, bot_access_token: str,
+                      team_id: str = "T1") -> str:
+    """A Workflow Builder step of this app runs: Slack sends ``function_executed`` with a short-lived token."""
+    return event_body({"type": "function_executed", "function": {"id": "Fn0001", "callback_id": callback_id,
+                                                                 "title": callback_id, "type": "app"},
+                       "inputs": inputs, "function_execution_id": execution_id, "workflow_execution_id": "Wx0001",
+                       "event_ts": f"{time.time():.6f}", "bot_access_token": bot_access_token}, team_id=team_id)
+
+
 def app_home_opened(user_id: str, *, tab: str = "home", team_id: str = "T1") -> str:
     return event_body({"type": "app_home_opened", "user": user_id, "channel": f"D{user_id}", "tab": tab,
                        "event_ts": f"{time.time():.6f}"}, team_id=team_id)

@@ -22,7 +22,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from bot import search_attributes as sa
 from bot.quota import Acquire, Held, UserRunsWorkflow, quota_id
 from bot.reporter import ReporterWorkflow
-from bot.runs import ReportInput, RunInfo, reporter_id, to_memo, ui_url
+from bot.runs import Approval, ReportInput, RunInfo, Step, reporter_id, to_memo, ui_url
 from workflows.model import FanoutRequest, FanoutResult
 from workflows.parent import ParentWorkflow
 from workflows.values import count_values, plan_batch_size
@@ -129,17 +129,19 @@ async def take_slot(client: Client, where: Where, run: RunInfo) -> str:
     return quota
 
 
-async def start_reported(client: Client, request: FanoutRequest, origin: Origin, where: Where) -> RunInfo | None:
+async def start_reported(client: Client, request: FanoutRequest, origin: Origin, where: Where, *,
+                         approval: Approval | None = None, step: Step | None = None) -> RunInfo | None:
     """Start the run and its reporter; None when this exact action already started one (a duplicate
     delivery). Raises OverCap, or the RPC's error (the slot is then given back)."""
     run_id = run_id_for(origin)
     run = run_info(request, origin, ui_url(where.ui_base, client.namespace, run_id), run_id)
     quota = await take_slot(client, where, run)
-    attributes = sa.for_run(run.team_id, run.channel_id, run.user_id)
+    attributes = sa.for_run(run.team_id, run.channel_id, run.user_id, "waiting" if approval else "running")
     try:
         await client.start_workflow(
             ReporterWorkflow.run,
-            ReportInput(run, request, where.fanout_queue, where.progress_interval_s, quota_id=quota),
+            ReportInput(run, request, where.fanout_queue, where.progress_interval_s, quota_id=quota,
+                        approval=approval, ui_base=where.ui_base, step=step),
             id=reporter_id(run_id), task_queue=where.workflow_queue, memo=to_memo(run),
             search_attributes=attributes, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL, rpc_timeout=RPC_TIMEOUT)

@@ -5,7 +5,6 @@ a refused request must leave no signal, update or cancel behind."""
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -16,8 +15,9 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from bot.devslack import FakeSlack, PostedMessage, SlackLimits
-from bot.slack_requests import block_actions_body, post_signed, slash_command_body
+from bot.slack_requests import post_signed, slash_command_body
 from tests.conftest import SIGNING_SECRET, BotUnderTest, serve_bot, settings_for_tests
+from tests.slack_asks import click, command, new_channel, text_of
 
 TOUCHES = {EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
            EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
@@ -28,40 +28,6 @@ TOUCHES = {EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, EventType.EVENT_TYP
 async def fake() -> AsyncIterator[FakeSlack]:
     async with FakeSlack(limits=SlackLimits.scaled(20)) as slack:
         yield slack
-
-
-def new_channel() -> str:
-    return "C" + uuid.uuid4().hex[:9].upper()
-
-
-async def answer_to(bot: BotUnderTest, body: str, key: str) -> dict[str, Any]:
-    """The private answer to a request: its ack's body, or what it posted to its response_url."""
-    status, ack, elapsed = await post_signed(bot.url, body, SIGNING_SECRET)
-    assert status == 200 and elapsed < 3.0
-    if ack:
-        return dict(json.loads(ack))
-    await bot.fake.wait_for(lambda: any(r["key"] == key for r in bot.fake.responses), timeout=3.0)
-    answer = next(r for r in bot.fake.responses if r["key"] == key)
-    assert answer.get("response_type") == "ephemeral"
-    return dict(answer)
-
-
-async def command(bot: BotUnderTest, text: str, channel: str, user: str = "U1") -> dict[str, Any]:
-    key = f"k-{uuid.uuid4().hex[:8]}"
-    body = slash_command_body(text, user_id=user, channel_id=channel, response_url=bot.fake.response_url(key),
-                              trigger_id=f"trigger-{uuid.uuid4().hex}")
-    return await answer_to(bot, body, key)
-
-
-async def click(bot: BotUnderTest, action: str, value: str, channel: str, user: str = "U1") -> dict[str, Any]:
-    key = f"k-{uuid.uuid4().hex[:8]}"
-    body = block_actions_body(action, value, user_id=user, channel_id=channel, message_ts="1.000001",
-                              response_url=bot.fake.response_url(key))
-    return await answer_to(bot, body, key)
-
-
-def text_of(answer: dict[str, Any]) -> str:
-    return str(answer.get("text", "")) + json.dumps(answer.get("blocks", []), ensure_ascii=False)
 
 
 async def start(bot: BotUnderTest, text: str, channel: str, user: str = "U1") -> str:

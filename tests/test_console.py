@@ -32,7 +32,7 @@ def test_the_console_shows_the_run_to_its_final_state_and_never_a_traceback(
     # `/fanout` alone: the form, asked field by field; a bad answer comes back on its field, asked again.
     console.type("/fanout")
     console.wait_output(r"the bot opens a form: Start a fan-out")
-    for answer in ("1 2 x", "", "4", "", "", "", "", "", ""):  # values, scenario, fail=mod (4th), its N, ...
+    for answer in ("1 2 x", "", "4") + ("",) * 8:  # values, scenario, fail=mod (4th), its N, ... approval
         console.type(answer)
     console.wait_output(r"⚠ Values: ")
     console.type("1-6")  # asked again: only the values

@@ -631,11 +631,17 @@ async def test_functions_complete_once(fake: FakeSlack) -> None:
     await workflow.functions_completeError(function_execution_id="Fx2", error="values must be numbers")
     assert fake.function_results["Fx2"] == {"ok": False, "error": "values must be numbers"}
     assert await slack_error(workflow.functions_completeError(function_execution_id="Fx2", error="again")) == \
+        "token_expired"  # a workflow token lasts as long as its execution
+    assert await slack_error(client.functions_completeError(function_execution_id="Fx2", error="again")) == \
         "function_execution_not_found"
+    later = client_for(fake, token=fake.issue_workflow_token("Fx5"))
+    fake.expire_workflow_tokens()
+    assert await slack_error(later.chat_postMessage(channel="C1", text="too late")) == "token_expired"
+    await client.functions_completeSuccess(function_execution_id="Fx5", outputs={})  # the bot token still can
     unknown = client_for(fake, token="xwfp-never-issued")
     assert await slack_error(unknown.functions_completeSuccess(function_execution_id="Fx4", outputs={})) == \
         "invalid_auth"
-    assert set(fake.function_results) == {"Fx1", "Fx2"}
+    assert set(fake.function_results) == {"Fx1", "Fx2", "Fx5"}
 
 
 # -- reads ----------------------------------------------------------------------------------------------------------

@@ -42,6 +42,8 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "views_open": set(),
     "views_update": set(),
     "views_publish": set(),
+    "functions_completeSuccess": set(),  # no scope (any bot token)
+    "functions_completeError": set(),
 }
 # Scopes granted on purpose although no call maps to them, each with its reason. Keep this empty unless
 # a behaviour needs it (e.g. chat:write.public to post in public channels the bot was not invited to).
@@ -129,7 +131,8 @@ def test_settings(manifest: dict[str, Any]) -> None:
 
 def test_events_shortcuts_and_home_are_what_the_code_listens_for(manifest: dict[str, Any]) -> None:
     events = set(manifest["settings"].get("event_subscriptions", {}).get("bot_events", []))
-    assert events == set(listeners("event")) == {"app_home_opened"}
+    assert events == set(listeners("event")) | ({"function_executed"} if listeners("function") else set())
+    assert events == {"app_home_opened", "function_executed"}
     shortcuts = {s["callback_id"]: s for s in manifest["features"].get("shortcuts", [])}
     assert set(shortcuts) == set(listeners("shortcut")) == {"fanout_new_run"}
     assert all(s["type"] == "global" and len(s["name"]) <= 24 and len(s["description"]) <= 150
@@ -140,7 +143,7 @@ def test_events_shortcuts_and_home_are_what_the_code_listens_for(manifest: dict[
 
 def test_fields_fit_slacks_schema(manifest: dict[str, Any]) -> None:
     # The limits of https://github.com/slackapi/manifest-schema (v1) that a hand edit is likely to break.
-    assert set(manifest) <= {"_metadata", "display_information", "features", "oauth_config", "settings"}
+    assert set(manifest) <= {"_metadata", "display_information", "features", "oauth_config", "settings", "functions"}
     info = manifest["display_information"]
     assert 1 <= len(info["name"]) <= 35
     assert 1 <= len(info["description"]) <= 140
@@ -149,4 +152,20 @@ def test_fields_fit_slacks_schema(manifest: dict[str, Any]) -> None:
     for command in manifest["features"]["slash_commands"]:
         assert command["command"].startswith("/") and 2 <= len(command["command"]) <= 32
     assert set(manifest["settings"]) <= {"interactivity", "org_deploy_enabled", "socket_mode_enabled",
-                                         "token_rotation_enabled", "event_subscriptions", "allowed_ip_address_ranges"}
+                                         "function_runtime", "token_rotation_enabled", "event_subscriptions",
+                                         "allowed_ip_address_ranges"}
+
+
+def test_the_workflow_builder_step_is_what_the_code_serves(manifest: dict[str, Any]) -> None:
+    from bot.listeners.functions import step_text
+
+    functions = manifest.get("functions", {})
+    assert set(functions) == set(listeners("function")) == {"fanout_run"}
+    step = functions["fanout_run"]
+    inputs, outputs = step["input_parameters"], step["output_parameters"]
+    assert set(inputs) == {"values", "fail_rule", "retries", "channel_id"}
+    assert inputs["channel_id"]["type"] == "slack#/types/channel_id" and inputs["values"]["is_required"]
+    assert set(outputs) == {"run_id", "success_count", "failure_count", "success_rate", "summary_link"}
+    assert all(p["name"] == name for params in (inputs, outputs) for name, p in params.items())
+    assert step_text({"values": "1-5", "fail_rule": "mod:3", "retries": 2}) == "1-5 --fail mod:3 --retries 2"
+    assert manifest["settings"]["org_deploy_enabled"] is True and manifest["settings"]["function_runtime"] == "remote"

@@ -11,13 +11,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot import parse as parse_module
-from bot.commands import ECHO_LIMIT, OPTIONS, SCENARIOS, SUBCOMMANDS, command_text, help_text, show
+from bot.commands import ECHO_LIMIT, EXAMPLES, OPTIONS, SCENARIOS, SUBCOMMANDS, command_text, help_text, show
 from bot.parse import (
     CancelCommand,
     HelpCommand,
     ListCommand,
     ParseError,
     RunCommand,
+    ScheduleActionCommand,
+    ScheduleCommand,
+    SchedulesCommand,
     StatusCommand,
     escape_mrkdwn,
     parse,
@@ -27,7 +30,8 @@ from workflows.model import FanoutRequest, ValueRange
 from workflows.values import iter_values
 
 LIMIT = 1_000_000
-TYPES = (RunCommand, HelpCommand, StatusCommand, CancelCommand, ListCommand, ParseError)
+TYPES = (RunCommand, HelpCommand, StatusCommand, CancelCommand, ListCommand, ScheduleCommand, SchedulesCommand,
+         ScheduleActionCommand, ParseError)
 RAW_AMP = re.compile(r"&(?!amp;|lt;|gt;)")
 
 
@@ -214,8 +218,9 @@ def test_batch() -> None:
     assert run("1-100 --batch 10").request.batch_size == 10
     assert run("1-100").request.batch_size == 0
     assert "at least 1" in problem("1 --batch 0")
-    assert "`--batch` is at most 2,000 values per child" in problem("1 --batch 2001")
-    assert "`--batch` is at most 2,000" in problem("1 --batch 99999999999999999999999999")
+    assert run("1-20000 --batch 10000").request.batch_size == 10_000
+    assert "`--batch` is at most 10,000 values per child" in problem("1 --batch 10001")
+    assert "`--batch` is at most 10,000" in problem("1 --batch 99999999999999999999999999")
     assert "would start 5,000 child workflows" in problem("1-5000 --batch 1")
     assert "use `--batch 5` or more" in problem("1-5000 --batch 1")
 
@@ -480,3 +485,99 @@ def test_command_text_round_trips_any_request(spans, fail, attempts, sequential,
     again = run(command_text(request)).request
     assert list(iter_values(again.ranges)) == list(iter_values(request.ranges))
     assert (again.fail, again.max_attempts, again.sequential, again.child_type) == (fail, attempts, sequential, child)
+
+
+# --- schedules and approvals ----------------------------------------------------------------------
+
+
+def schedule(text: str) -> ScheduleCommand:
+    command = parse(text, max_values=LIMIT)
+    assert isinstance(command, ScheduleCommand), command
+    return command
+
+
+def test_a_schedule_every_interval_runs_an_ordinary_run() -> None:
+    command = schedule("schedule every 1h 1-10 --fail rate:0.2")
+    assert (command.when.every_s, command.when.cron, command.when.text) == (3600.0, "", "every 1h")
+    assert command.run == run("1-10 --fail rate:0.2") and command.run_text == "1-10 --fail rate:0.2"
+    assert schedule("schedule EVERY 2d 1").when.every_s == 2 * 86400
+
+
+@pytest.mark.parametrize("quote", ['"{}"', "“{}”", "'{}'"])
+def test_a_cron_schedule_in_any_quotes_defaults_to_utc(quote: str) -> None:
+    command = schedule("schedule " + quote.format("0 9 * * MON-FRI") + " scenario large-scale")
+    assert (command.when.cron, command.when.time_zone) == ("0 9 * * MON-FRI", "UTC")
+    assert command.run.scenario == "large-scale" and command.when.text == '"0 9 * * MON-FRI" (UTC)'
+
+
+@pytest.mark.parametrize("tz", ["--tz Europe/Paris", "--tz=Europe/Paris"])
+def test_a_cron_schedule_takes_a_time_zone_anywhere_after_it(tz: str) -> None:
+    before = schedule(f'schedule "30 8 * * *" {tz} 1-3 --retries 2')
+    after = schedule(f'schedule "30 8 * * *" 1-3 --retries 2 {tz}')
+    for command in (before, after):
+        assert command.when.time_zone == "Europe/Paris" and command.run == run("1-3 --retries 2")
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("schedule", "needs when and what to run"),
+        ("schedule every 1h", "needs something to run"),
+        ("schedule every 30s 1-3", "at least 1m"),
+        ("schedule every soon 1-3", "`every soon`"),
+        ("schedule tomorrow 1-3", "`tomorrow` is not `every N`"),
+        ('schedule "0 9 * *" 1-3', "5 fields"),
+        ('schedule "0 9 * * MON-FRI 1-3', "no closing quote"),
+        ('schedule "61 9 * * *" 1-3', "`61` is not a valid minute (0-59"),
+        ('schedule "0 24 * * *" 1-3', "not a valid hour"),
+        ('schedule "0 9 0 * *" 1-3', "not a valid day of month"),
+        ('schedule "0 9 * 13 *" 1-3', "not a valid month (1-12 or JAN-DEC"),
+        ('schedule "0 9 * * FUN" 1-3', "not a valid weekday"),
+        ('schedule "*/0 9 * * *" 1-3', "not a valid minute"),
+        ('schedule "0 9 * * *" --tz Mars/Base 1-3', "IANA time zone"),
+        ("schedule every 1h --tz Europe/Paris 1-3", "for cron times"),
+        ("schedule every 1h 1-3 --approve", "cannot wait for an approval"),
+        ("schedule every 1h 1-3 --bogus", "--bogus"),
+        ("schedule every 1h <@U1> &", "&lt;@U1&gt;"),
+    ],
+)
+def test_bad_schedules_say_what_is_wrong_and_show_an_example(text: str, says: str) -> None:
+    said = problem(text)
+    assert says in said
+    if "--bogus" not in says and "&lt;" not in says:
+        assert "/fanout schedule every 1h 1-10" in said or "--tz Europe/Paris" in said or "approval" in said
+
+
+@pytest.mark.parametrize("action", ["pause", "resume", "trigger", "delete"])
+def test_schedule_actions_take_one_id(action: str) -> None:
+    assert parse(f"{action} fanout-sch-0123456789", max_values=LIMIT) == ScheduleActionCommand(
+        action, "fanout-sch-0123456789")
+    assert "takes one schedule id" in problem(action)
+    assert "takes one schedule id" in problem(f"{action} a b")
+    assert parse("schedules", max_values=LIMIT) == SchedulesCommand()
+
+
+def test_approve_waits_an_hour_unless_told_and_stays_off_the_parent_request() -> None:
+    assert run("1-5").approve_timeout_s == 0
+    assert run("1-100000 --approve").approve_timeout_s == 3600
+    timed = run("1-5 --approve-timeout 30m")
+    assert timed.approve_timeout_s == 1800 and timed.request == run("1-5").request
+    assert run("1-5 --approve-timeout 10s").approve_timeout_s == 10
+    assert run("1-5 --approve-timeout 7d").approve_timeout_s == 7 * 86400
+
+
+@pytest.mark.parametrize("duration", ["5s", "8d", "soon", "0", "-1h"])
+def test_approve_timeouts_out_of_range_are_refused(duration: str) -> None:
+    assert "from 10s to 7d" in problem(f"1-5 --approve-timeout {duration}")
+
+
+def test_the_help_lists_schedules_and_approvals_from_the_command_table() -> None:
+    text = help_text()
+    for word in ("schedule every", "schedules", "pause", "resume", "trigger", "delete", "--approve",
+                 "--approve-timeout"):
+        assert word in text, word
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e.title for e in EXAMPLES])
+def test_every_example_in_the_help_parses(example) -> None:  # type: ignore[no-untyped-def]
+    assert not isinstance(parse(example.text, max_values=1_000_000), ParseError)

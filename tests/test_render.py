@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -21,10 +22,12 @@ from bot.render import (
     list_message,
     progress_bar,
     run_message,
+    schedules_message,
     status_message,
     summary_message,
 )
 from bot.runs import RunInfo
+from bot.schedules import ScheduleListing
 from workflows.model import ChildSpan, FailedChild, FanoutResult, Progress, SuccessfulResult
 
 UI = "http://localhost:8233/namespaces/default/workflows/fanout-abc"
@@ -573,3 +576,94 @@ def test_a_run_that_ended_without_a_result(status: str, words: str) -> None:
     message = run_message(make_run(), None, final=ended)
     assert_valid(message)
     assert f"Run {words} in Temporal" in all_text(message) and set(buttons(message)) == {"fanout_open_ui"}
+
+
+# ---------------------------------------------------------------- approvals and schedules
+
+
+WAIT_UNTIL = "2026-12-02T10:00:00+00:00"
+
+
+def never_ran(status: str, by: str = "") -> FanoutResult:
+    return lab_result(successful_results=[], failed_children=[], success_count=0, failure_count=0, success_rate=0.0,
+                      cancelled_count=5, status=status, cancelled_by=by, failure_groups={}, results_complete=False)
+
+
+def test_run_message_waiting_for_approval_offers_approve_reject_and_withdraw() -> None:
+    message = run_message(make_run(), None, waiting_until=WAIT_UNTIL)
+    assert_valid(message)
+    assert list(buttons(message)) == ["fanout_approve", "fanout_reject", "fanout_cancel", "fanout_open_ui"]
+    assert {buttons(message)[b]["value"] for b in ("fanout_approve", "fanout_reject")} == {"fanout-abc"}
+    text = all_text(message)
+    assert "Waiting for approval" in text and "anyone in this channel but <@U123ABC>" in text
+    assert "<!date^1796205600^" in text  # when it expires, in each reader's own time zone
+    assert "waiting for approval" in message.text
+
+
+def test_run_message_waiting_names_the_approvers_when_a_setting_does() -> None:
+    text = all_text(run_message(make_run(), None, waiting_until=WAIT_UNTIL, approvers=["UBOSS", "UOPS"]))
+    assert "by <@UBOSS>, <@UOPS>" in text and "anyone" not in text
+
+
+@pytest.mark.parametrize(("status", "says"), [("rejected", "Rejected by <@UREV>"), ("expired", "Expired"),
+                                              ("withdrawn", "Withdrawn by <@UREV>")])
+def test_a_run_that_never_ran_says_why_with_no_buttons_to_act(status: str, says: str) -> None:
+    result = never_ran(status, "" if status == "expired" else "UREV")
+    final = run_message(make_run(), None, final=result)
+    summary = summary_message(make_run(), result)
+    for message in (final, summary):
+        assert_valid(message)
+        assert says in all_text(message) and "nothing ran" in all_text(message)
+    assert set(buttons(final)) == {"fanout_open_ui"}
+    assert "fanout_approve" not in buttons(summary) and "fanout_retry" not in buttons(summary)
+
+
+def test_an_approved_run_says_who_approved_it_and_when() -> None:
+    run = make_run(approved_by="UREV", approved_at="2026-12-02T09:30:00+00:00")
+    assert "approved by <@UREV>" in all_text(run_message(run, None))
+    summary = all_text(summary_message(run, lab_result()))
+    assert "Approved by <@UREV>" in summary and "<!date^1796203800^" in summary
+
+
+def test_a_scheduled_run_names_its_schedule() -> None:
+    run = make_run(schedule_id="fanout-sch-0123456789")
+    assert "schedule `fanout-sch-0123456789`" in all_text(run_message(run, None))
+    assert "Fired by schedule `fanout-sch-0123456789`" in all_text(summary_message(run, lab_result()))
+
+
+def listing(**overrides: Any) -> ScheduleListing:
+    fields: dict[str, Any] = {"schedule_id": "fanout-sch-0123456789", "when": "every 1h", "text": "1-10 --fail even",
+                              "owner": "U123ABC", "paused": False,
+                              "next_fire": datetime(2026, 12, 2, 10, 0, tzinfo=UTC), "last_run": "", "last_status": ""}
+    fields.update(overrides)
+    return ScheduleListing(**fields)
+
+
+def test_schedules_message_lists_next_firing_and_last_result() -> None:
+    message = schedules_message("C42", [
+        listing(),
+        listing(schedule_id="fanout-sch-aaaaaaaaaa", paused=True, last_run="fanout-sch-aaaaaaaaaa-2026",
+                last_status="partial"),
+    ])
+    assert_valid(message)
+    text = all_text(message)
+    assert "Schedules in <#C42>" in text and "· 2" in text
+    first, second = text.split("\n")[-2:]
+    assert "fanout-sch-0123456789" in first and "next <!date^1796205600^" in first and "not fired yet" in first
+    assert "⏸ paused" in second and "last `fanout-sch-aaaaaaaaaa-2026`" in second and "partial" in second
+
+
+def test_schedules_message_with_none_says_how_to_make_one() -> None:
+    message = schedules_message("C42", [])
+    assert_valid(message)
+    assert "/fanout schedule every 1h 1-10" in all_text(message)
+
+
+def test_schedules_message_escapes_what_users_wrote() -> None:
+    text = all_text(schedules_message("C42", [listing(text="<!channel> & co", when="<@U1>")]))
+    assert "<!channel>" not in text and "&lt;!channel&gt; &amp; co" in text and "&lt;@U1&gt;" in text
+
+
+def test_schedules_message_stays_within_limits_for_many() -> None:
+    message = schedules_message("C42", [listing(schedule_id=f"fanout-sch-{i:010d}") for i in range(400)])
+    assert_valid(message)

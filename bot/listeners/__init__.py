@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.listeners import actions, commands, events, shortcuts, views
+from bot.listeners import actions, commands, events, functions, shortcuts, views
 from bot.listeners.common import Context
 
 
 def register_listeners(app: AsyncApp, ctx: Context) -> None:
-    for surface in (commands, actions, views, shortcuts, events):
+    for surface in (commands, actions, views, shortcuts, events, functions):
         surface.register(app, ctx)

@@ -1,5 +1,6 @@
 """Buttons (block_actions): Cancel and Open in Temporal UI on a run's message; Retry failed, Run again and
-Edit and run on its summary; New run (and the lab's scenarios) on the App Home and in the help. They obey
+Edit and run on its summary; Approve and Reject on a run waiting for an approval; New run (and the lab's
+scenarios) on the App Home and in the help. They obey
 the same allow-lists, channel rules and per-user cap as the command."""
 
 from __future__ import annotations
@@ -51,6 +52,24 @@ def register(app: AsyncApp, ctx: Context) -> None:
     @app.action("fanout_open_ui")
     async def open_ui(ack: AsyncAck) -> None:
         await ack()  # a link button: Slack opens the URL; the action still has to be acked
+
+    async def decide(body: dict[str, Any], respond: AsyncRespond, approve: bool) -> None:
+        if (who := await permitted(body, respond)) is None:
+            return
+        team_id, user_id, channel_id = who
+        await guarded(respond, "Approve" if approve else "Reject", ctx.waiting.decide(
+            body["actions"][0].get("value", ""), approve=approve, user_id=user_id, team_id=team_id,
+            channel_id=channel_id, respond=respond))
+
+    @app.action("fanout_approve")
+    async def approve(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        await decide(body, respond, approve=True)
+
+    @app.action("fanout_reject")
+    async def reject(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        await decide(body, respond, approve=False)
 
     @app.action("fanout_run_again")
     async def run_again(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:

@@ -15,6 +15,9 @@ from bot.parse import (
     ListCommand,
     ParseError,
     RunCommand,
+    ScheduleActionCommand,
+    ScheduleCommand,
+    SchedulesCommand,
     StatusCommand,
     help_text,
     parse,
@@ -53,3 +56,10 @@ def register(app: AsyncApp, ctx: Context) -> None:
             await guarded(respond, "`cancel`", ops.cancel(parsed.run_id, user_id, team_id, channel_id, respond))
         elif isinstance(parsed, ListCommand):
             await guarded(respond, "`list`", ops.list_runs(team_id, channel_id, respond))
+        elif isinstance(parsed, ScheduleCommand):
+            await guarded(respond, "`schedule`", ctx.waiting.schedule(parsed, command, respond))
+        elif isinstance(parsed, SchedulesCommand):
+            await guarded(respond, "`schedules`", ctx.waiting.list_schedules(team_id, channel_id, respond))
+        elif isinstance(parsed, ScheduleActionCommand):
+            await guarded(respond, f"`{parsed.action}`", ctx.waiting.act(
+                parsed, user_id=user_id, team_id=team_id, channel_id=channel_id, respond=respond))

@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.form import FormContext, run_form
 from bot.operations import Operations
 from bot.render import error_message, escape
+from bot.waiting import Waiting
 from workflows.model import FanoutRequest
 
 log = logging.getLogger("fanout.bot")
@@ -24,6 +25,7 @@ log = logging.getLogger("fanout.bot")
 class Context:
     settings: Settings
     ops: Operations
+    waiting: Waiting  # schedules, approvals, Workflow Builder steps
 
 
 def refusal(settings: Settings, user_id: str, channel_id: str) -> str | None:

@@ -11,6 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.form import FormContext, run_form
 from bot.listeners.common import Context, log
 
+
 def register(app: AsyncApp, ctx: Context) -> None:
     @app.shortcut("fanout_new_run")  # the manifest's callback_id (tests/test_manifest.py reads it here)
     async def start_a_fanout(ack: AsyncAck, shortcut: dict[str, Any], client: AsyncWebClient) -> None:

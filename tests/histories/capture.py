@@ -10,11 +10,13 @@ so existing files are kept (``--overwrite`` replaces them).
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 import sys
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
@@ -102,10 +104,15 @@ CHILDREN = {
 }
 
 
+def wanted(name: str) -> bool:
+    """Histories recorded by older code must keep replaying: existing files are kept."""
+    return not (HERE / f"{name}.json").exists() or "--overwrite" in sys.argv
+
+
 async def save(client: Client, name: str, workflow_id: str) -> None:
     path = HERE / f"{name}.json"
-    if path.exists() and "--overwrite" not in sys.argv:
-        return  # histories recorded by older code must keep replaying: keep them
+    if not wanted(name):
+        return
     history = await client.get_workflow_handle(workflow_id).fetch_history()
     path.write_text(history.to_json())
     print(f"{name}: {len(history.events)} events")
@@ -146,6 +153,8 @@ async def bot_shapes(env: WorkflowEnvironment) -> None:
                                                                                               "CKICKED"),
                      "reporter-cancelled": cancelled, "reporter-terminated": terminated, "reporter-adopted": legacy.id}
             for name, workflow_id in names.items():
+                if not wanted(name):
+                    continue
                 await wait_for_result(env.client, f"{workflow_id}-slack")
                 await save(env.client, name, f"{workflow_id}-slack")
             from bot.home import home_id, stats_id, utc_day
@@ -165,6 +174,59 @@ async def bot_shapes(env: WorkflowEnvironment) -> None:
             await save(env.client, "reporter-home-and-stats", f"{home_run}-slack")
             await save(env.client, "home", home_id(queue, "U1"))
             await save(env.client, "daily-stats", stats_id(queue, utc_day(datetime.now(UTC))))
+            await waiting_shapes(env.client, bot)
+
+
+async def waiting_shapes(client: Client, bot: Any) -> None:
+    """Reporters that wait: approved, rejected, expired and withdrawn approvals, a schedule's firing, and a
+    Workflow Builder step (completed with its outputs)."""
+    from bot.runs import reporter_id
+    from bot.slack_requests import function_executed, post_signed
+    from tests.conftest import SIGNING_SECRET
+    from tests.slack_asks import click, command, send, text_of
+
+    async def run_in(channel: str) -> str:
+        for _ in range(300):
+            started = [m for m in bot.fake.messages(channel)
+                       if (m.metadata or {}).get("event_type") == "fanout_started"]
+            if started:
+                return str(started[0].metadata["event_payload"]["workflow_id"])
+            await asyncio.sleep(0.05)
+        raise TimeoutError(channel)
+
+    async def waiting(run_id: str) -> None:
+        for _ in range(300):
+            desc = await client.get_workflow_handle(reporter_id(run_id)).describe()
+            if desc.typed_search_attributes.get(search_attributes.STATUS) == "waiting":
+                return
+            await asyncio.sleep(0.05)
+        raise TimeoutError(run_id)
+
+    runs: dict[str, str] = {}
+    for name, ending in (("approved", "fanout_approve"), ("rejected", "fanout_reject"), ("expired", ""),
+                         ("withdrawn", "fanout_cancel")):
+        channel = f"CWAIT{name.upper()}"
+        await send(bot, "1-3 --approve-timeout 10s", channel)
+        runs[name] = run_id = await run_in(channel)
+        await waiting(run_id)
+        if ending:
+            await click(bot, ending, run_id, channel, user="U1" if name == "withdrawn" else "U2")
+    made = await command(bot, "schedule every 1h 1 2", "CSCHEDULE")
+    found = re.search(r"fanout-sch-[0-9a-f]{10}", text_of(made))
+    assert found, made
+    schedule_id = found.group(0)
+    await command(bot, f"trigger {schedule_id}", "CSCHEDULE")
+    runs["scheduled"] = await run_in("CSCHEDULE")
+    execution = "FxCAPTURE01"
+    await post_signed(bot.url, function_executed("fanout_run", {"values": "1-3", "channel_id": "CSTEP"},
+                                                 execution_id=execution,
+                                                 bot_access_token=bot.fake.issue_workflow_token(execution)),
+                      SIGNING_SECRET)
+    runs["step"] = await run_in("CSTEP")
+    for name, run_id in runs.items():
+        await wait_for_result(client, reporter_id(run_id))
+        await save(client, f"reporter-{name}", reporter_id(run_id))
+    await client.get_schedule_handle(schedule_id).delete()
 
 
 async def wait_for_result(client: Client, workflow_id: str) -> None:
