@@ -14,19 +14,29 @@ and exits 0. Configuration problems print one line and exit 2.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import signal
+import socket
 
 from temporalio.client import Client
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from temporalio.worker.workflow_sandbox import (
+    RestrictedWorkflowAccessError,
+    SandboxedWorkflowRunner,
+    SandboxRestrictions,
+)
+from temporalio.workflow import NondeterminismError
 
 from bot import search_attributes
+from bot.child_types import catalog_activity, catalog_queue, child_queue, identity, load_plugins
 from bot.config import ConfigError, metrics_bind_address, task_queue
 from bot.logs import run_service
 from bot.temporal import TemporalUnavailable, connect, connect_config, describe, process_runtime
 from workflows.child import BatchWorkflow, ChildWorkflow, SquareChildWorkflow
 from workflows.parent import ParentWorkflow
+from workflows.plugin import ChildType, PluginChildWorkflow
 from workflows.report import ReportWorkflow
 
 # ReportWorkflow: the report claims of the bot before reporters (bot.reporter) replaced them. Claims still
@@ -45,12 +55,34 @@ WORKFLOW_RUNNER = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows.model"))
 
 
+# A team's workflow that is not deterministic (the sandbox refuses what it calls, or its replay differs)
+# fails its run instead of retrying its workflow task forever: the run reports that child's error.
+PLUGIN_FAILURES: list[type[BaseException]] = [RestrictedWorkflowAccessError, NondeterminismError]
+
+
 def build_worker(client: Client, queue: str) -> Worker:
     return Worker(client, task_queue=queue, workflows=WORKFLOWS, workflow_runner=WORKFLOW_RUNNER)
 
 
+def plugin_workers(client: Client, queue: str, children: list[ChildType]) -> list[Worker]:
+    """One worker per child type a plugin adds, on its own task queue, and the catalog poller that
+    tells the bot about them (bot.child_types). None without plugins."""
+    if not children:
+        return []
+    workers = [Worker(client, task_queue=child_queue(queue, c.name),
+                      workflows=[c.workflow] if c.workflow else [PluginChildWorkflow],
+                      activities=[c.activity] if c.activity else [], workflow_runner=WORKFLOW_RUNNER,
+                      workflow_failure_exception_types=PLUGIN_FAILURES)
+               for c in children]
+    me = f"{os.getpid()}@{socket.gethostname()}"
+    workers.append(Worker(client, task_queue=catalog_queue(queue), activities=[catalog_activity],
+                          identity=identity(children, queue, me), max_concurrent_activities=1))
+    return workers
+
+
 async def run_worker() -> None:
     queue = task_queue()
+    children = load_plugins()  # before connecting: a broken plugin is a start-up error
     config = connect_config()
     runtime = process_runtime(metrics=True)  # binds the metrics port now: a taken port fails before connecting
     if metrics_bind_address() is not None:
@@ -70,9 +102,14 @@ async def run_worker() -> None:
     stopping.cancel()
     client = connecting.result()
     await search_attributes.check(client)  # the bot finds runs by them: refuse to run on a namespace without
-    worker = build_worker(client, queue)
+    workers = [build_worker(client, queue), *plugin_workers(client, queue, children)]
     log.info("worker listening on task queue %s", queue)
-    async with worker:
+    if children:
+        log.info("child types of plugins: %s", ", ".join(f"{c.name} (queue {child_queue(queue, c.name)})"
+                                                          for c in children))
+    async with contextlib.AsyncExitStack() as running:
+        for worker in workers:
+            await running.enter_async_context(worker)
         await stop.wait()
         log.info("shutting down: finishing in-flight tasks")
     log.info("worker stopped")

@@ -17,6 +17,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetr
 from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.client import Client
 
+from bot.child_types import ServedChildTypes
 from bot.config import ConfigError, Settings
 from bot.listeners import register_listeners
 from bot.listeners.common import Context
@@ -67,7 +68,7 @@ async def build_bot(settings: Settings, *, gateway: TemporalGateway | None = Non
     ops = Operations(settings, gateway, where)
     app = AsyncApp(client=slack, signing_secret=settings.slack_signing_secret or None,
                    request_verification_enabled=not settings.socket_mode)
-    register_listeners(app, Context(settings, ops, Waiting(ops)))
+    register_listeners(app, Context(settings, ops, Waiting(ops), ServedChildTypes(gateway.client, settings.task_queue)))
     config = gateway.config
 
     async def patient_client() -> Client:

@@ -9,12 +9,14 @@ offers exactly what the parser accepts and submits it as /fanout text the parser
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bot.catalog import LAB, Catalog
 from workflows.model import MAX_CHILD_WORKFLOWS, FanoutRequest, ValueRange
-from workflows.rules import CHILD_TYPES, FAIL_RULE_HELP, RuleError, parse_fail_rule
+from workflows.rules import FAIL_RULE_HELP, RuleError, parse_fail_rule
 from workflows.values import compress
 
 MAX_ATTEMPTS = 10
@@ -25,6 +27,7 @@ MAX_APPROVE_TIMEOUT_S = 7 * 86400.0  # ... at most a week
 MIN_EVERY_S = 60.0  # a schedule fires at most once a minute
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 ECHO_LIMIT = 60  # characters of a bad token echoed back in an error
+CHILD_NAME = re.compile(r"[a-z][a-z0-9_-]{0,39}")  # a child type's name (also in its task queue's name)
 
 Changes = dict[str, Any]  # FanoutRequest field name (or, for REPORT_FIELDS, the reporter's) -> value
 REPORT_FIELDS = ("approve", "approve_timeout_s")  # what a run's reporter does, not its ParentWorkflow
@@ -92,13 +95,6 @@ class Subcommand:
     args: str  # argument syntax for the help
     help: str
     example: str  # for the short usage
-
-
-@dataclass(frozen=True)
-class Scenario:
-    name: str
-    values: tuple[int, ...]
-    help: str
 
 
 @dataclass(frozen=True)
@@ -188,10 +184,31 @@ def _approve_timeout(arg: str) -> Changes:
 
 
 def _child(arg: str) -> Changes:
+    """A well-formed name; whether a worker serves it is the catalog's to say (bot.parse)."""
     child_type = arg.strip().lower()
-    if child_type not in CHILD_TYPES:
-        raise OptionError(f"{show(f'--child {arg}')}: unknown child type; use {' | '.join(CHILD_TYPES)}.")
+    if CHILD_NAME.fullmatch(child_type) is None:
+        raise OptionError(f"{show(f'--child {arg}')}: a child type is a name like `double` or `write-file`.")
     return {"child_type": child_type}
+
+
+def child_option(catalog: Catalog) -> Option:
+    """``--child``, offering the catalog's child types."""
+    types = catalog.child_types
+    return Option(
+        "child",
+        "|".join(c.name for c in types),
+        "double",
+        "child workflow type: " + ", ".join(f"`{c.name}` {escape_mrkdwn(c.description)}" for c in types),
+        _child,
+        FormField("Child workflow type", "select", tuple(Choice(c.name, f"{c.name}: {c.description}")
+                                                         for c in types)),
+        lambda r: r.child_type if r.child_type != "double" else "",
+    )
+
+
+def options(catalog: Catalog = LAB) -> tuple[Option, ...]:
+    """The options, with the catalog's child types."""
+    return tuple(child_option(catalog) if o.name == "child" else o for o in OPTIONS)
 
 
 def _delay_text(request: FanoutRequest) -> str:
@@ -239,16 +256,8 @@ OPTIONS: tuple[Option, ...] = (
         FormField("Values per child workflow", "text", placeholder="auto"),
         lambda r: str(r.batch_size) if r.batch_size > 0 else "",
     ),
-    Option(
-        "child",
-        "|".join(CHILD_TYPES),
-        "double",
-        "child workflow type: " + ", ".join(f"`{name}` {what}" for name, what in CHILD_TYPES.items()),
-        _child,
-        FormField("Child workflow type", "select", tuple(Choice(name, f"{name}: {what}")
-                                                         for name, what in CHILD_TYPES.items())),
-        lambda r: r.child_type if r.child_type != "double" else "",
-    ),
+    Option("child", "NAME", "double", "child workflow type", _child, FormField("Child workflow type", "select"),
+           lambda r: r.child_type if r.child_type != "double" else ""),  # as child_option() shows it
     Option("approve", "", "no", "wait for someone else in the channel to approve the run before it starts",
            _approve, FormField("Approval", "radio", (Choice("no", "start at once"),
                                                      Choice("approve", "wait for someone else to approve"))),
@@ -259,17 +268,11 @@ OPTIONS: tuple[Option, ...] = (
            lambda r: ""),
 )
 
-SCENARIOS: tuple[Scenario, ...] = (
-    Scenario("all-success", (1, 3, 5, 7, 9), "odd values, every child succeeds"),
-    Scenario("all-failures", (2, 4, 6, 8), "even values, every child fails"),
-    Scenario("large-scale", tuple(range(1, 16)), "15 children, about half fail"),
-)
-
 SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand(
         "scenario",
-        "|".join(s.name for s in SCENARIOS) + " [options]",
-        "run one of the lab's scenarios",
+        "<name> [options]",
+        "run a named scenario (the lab's three, and any this workspace adds)",
         "scenario large-scale",
     ),
     Subcommand("status", "<run-id>", "progress, or the result, of a run", "status <run-id>"),
@@ -365,7 +368,7 @@ def usage_text() -> str:
     )
 
 
-def help_text() -> str:
+def help_text(catalog: Catalog = LAB) -> str:
     """The full help (Slack mrkdwn), generated from the tables above; fits one section block."""
     lines = [
         "*/fanout* runs a Temporal fan-out: a parent workflow starts one child workflow per value "
@@ -381,9 +384,9 @@ def help_text() -> str:
     for sub in SUBCOMMANDS:
         lines.append(f"• {_code(f'/fanout {sub.name} {sub.args}'.rstrip())} — {sub.help}")
         if sub.name == "scenario":
-            lines += [f"    ◦ {_code(s.name)}: {_values_text(s.values)} — {s.help}" for s in SCENARIOS]
+            lines += [f"    ◦ {_code(s.name)}: {_values_text(s.values)} — {s.help}" for s in catalog.scenarios]
     lines += ["", "*Options* (anywhere, each once; `--opt=value` and `—opt` work too)"]
-    lines += [f"• {_code(o.syntax)} (default {o.default}) — {o.help}" for o in OPTIONS]
+    lines += [f"• {_code(o.syntax)} (default {o.default}) — {o.help}" for o in options(catalog)]
     lines += ["", "*Experiments*"]
     lines += [f"• {e.title}: {_code(f'/fanout {e.text}')}" for e in EXAMPLES]
     return "\n".join(lines)

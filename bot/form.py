@@ -28,7 +28,8 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.blocks import Option as MenuOption
 from slack_sdk.models.views import View
 
-from bot.commands import OPTIONS, SCENARIOS, Option, option_text, values_text
+from bot.catalog import LAB, Catalog
+from bot.commands import OPTIONS, Option, option_text, options, values_text
 from bot.parse import ParseError
 from bot.textview import mrkdwn_to_text
 from workflows.model import FanoutRequest
@@ -106,10 +107,12 @@ def _option_blocks(option: Option, request: FanoutRequest | None) -> list[Block]
                        hint=_plain(f"{option.syntax} — {mrkdwn_to_text(option.help, plain=True)}"))]
 
 
-def run_form(*, context: FormContext, request: FanoutRequest | None = None, scenario: str = "") -> dict[str, Any]:
+def run_form(*, context: FormContext, request: FanoutRequest | None = None, scenario: str = "",
+             catalog: Catalog = LAB) -> dict[str, Any]:
     """The modal: values or a scenario, every option of the command table, and the channel when the form
     was opened where none is known (a global shortcut, the App Home). ``request`` fills it in
-    (Edit and run); ``scenario`` picks one (a scenario button)."""
+    (Edit and run); ``scenario`` picks one (a scenario button); ``catalog`` offers the scenarios and
+    child types there are."""
     blocks: list[Block] = [ContextBlock(elements=[MarkdownTextObject(
         text="The same run as `/fanout <values> [options]`: a parent workflow starts one child workflow per "
              "value, and the summary follows in the run's thread.")])]
@@ -118,12 +121,12 @@ def run_form(*, context: FormContext, request: FanoutRequest | None = None, scen
         hint=_plain("Integers, ranges and negatives: 1 2 3, 1-15, -5..-1. Or pick a scenario below."),
         element=PlainTextInputElement(action_id=ACTION, placeholder=_plain("1-15"),
                                       initial_value=values_text(request) if request and not scenario else None)))
-    choices = [_menu(s.name, f"{s.name}: {s.help}") for s in SCENARIOS]
+    choices = [_menu(s.name, f"{s.name}: {s.help}") for s in catalog.scenarios]
     picked = next((c for c in choices if c.value == scenario), None)
     blocks.append(InputBlock(block_id=SCENARIO, label="…or one of the lab's scenarios", optional=True,
                              element=StaticSelectElement(action_id=ACTION, options=choices, initial_option=picked,
                                                          placeholder=_plain("Choose a scenario"))))
-    for option in OPTIONS:
+    for option in options(catalog):
         blocks += _option_blocks(option, request)
     if not context.channel_id:
         blocks.append(InputBlock(

@@ -27,7 +27,7 @@ from bot.blocks import (
     section,
     slack_date,
 )
-from bot.commands import SCENARIOS
+from bot.catalog import LAB, Catalog
 from bot.home import DayTotals
 from workflows.model import Progress
 
@@ -63,9 +63,9 @@ class HomeData:
     today: DayTotals
 
 
-def _buttons() -> Block:
+def _buttons(catalog: Catalog) -> Block:
     return actions(button("New run", NEW_RUN, value="new", style="primary"),
-                   *(button(f"Scenario: {s.name}", NEW_RUN, value=s.name) for s in SCENARIOS))
+                   *(button(f"Scenario: {s.name}", NEW_RUN, value=s.name) for s in catalog.scenarios[:24]))
 
 
 def _links(run: HomeRun) -> str:
@@ -92,8 +92,9 @@ def _finished(run: HomeRun) -> str:
             f" · {slack_date(run.started.isoformat())} · {_links(run)}")
 
 
-def home_view(data: HomeData) -> dict[str, Any]:
-    blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text="/fanout")), section(HOW_TO), _buttons(), divider()]
+def home_view(data: HomeData, catalog: Catalog = LAB) -> dict[str, Any]:
+    blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text="/fanout")), section(HOW_TO), _buttons(catalog),
+                           divider()]
     blocks.append(section(f"*Your runs going* · {len(data.running):,}" if data.running else
                           "*Your runs going* · none right now"))
     blocks += [_running(r) for r in data.running[:LISTED]]

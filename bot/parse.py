@@ -10,10 +10,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.catalog import LAB, Catalog
 from bot.commands import (
     APPROVE_TIMEOUT_S,
     REPORT_FIELDS,
-    SCENARIOS,
     SUBCOMMANDS,
     Changes,
     Option,
@@ -121,22 +121,24 @@ class _Problem(Exception):
         self.field = field
 
 
-def parse(text: str, *, max_values: int) -> Command | ParseError:
-    """Parse the text after `/fanout`. ``max_values`` is the most values one run may have."""
+def parse(text: str, *, max_values: int, catalog: Catalog = LAB) -> Command | ParseError:
+    """Parse the text after `/fanout`. ``max_values`` is the most values one run may have; ``catalog``
+    names the scenarios and child types there are."""
+    table = _Table(max_values, catalog)
     tokens = _tokens(text)
     if not tokens:
         return ParseError("Tell me what to fan out: give some values (e.g. `1-15`) or a command.")
     try:
         head = tokens[0].lower()
         if head == "schedule":  # its cron spec is quoted text, read before the words are split
-            return _schedule(_decoded(text).strip()[len("schedule"):], max_values)
+            return _schedule(_decoded(text).strip()[len("schedule"):], table)
         sub = next((s for s in SUBCOMMANDS if s.name == head), None)
         if sub is not None:
-            return _SUBCOMMAND_PARSERS[sub.name](tokens[1:], max_values)
+            return _SUBCOMMAND_PARSERS[sub.name](tokens[1:], table)
         if tokens[0][:1].isalpha():
             commands = ", ".join(f"`{s.name}`" for s in SUBCOMMANDS)
             raise _Problem(f"Unknown command {show(tokens[0])}. Commands are {commands}; or {_VALUES_HOWTO}.")
-        return _run(tokens, max_values)
+        return _run(tokens, table)
     except _Problem as problem:
         return ParseError(str(problem), problem.field)
 
@@ -195,7 +197,7 @@ def _merge(parts: list[ValueRange]) -> list[ValueRange]:
     return out + compress(singles)
 
 
-def _run(tokens: list[str], max_values: int, scenario: str = "", preset: tuple[int, ...] = ()) -> RunCommand:
+def _run(tokens: list[str], table: _Table, scenario: str = "", preset: tuple[int, ...] = ()) -> RunCommand:
     """Values and options, in any order; a scenario brings its own values."""
     changes: Changes = {}
     seen: set[str] = set()
@@ -234,18 +236,43 @@ def _run(tokens: list[str], max_values: int, scenario: str = "", preset: tuple[i
     total = count_values(ranges)
     if total == 0:
         raise _Problem(f"No values to fan out; {_VALUES_HOWTO}.", "values")
+    max_values = table.max_values
     if total > max_values:
         raise _Problem(
             f"That is {total:,} values; the limit is {max_values:,} per run (FANOUT_MAX_VALUES). "
             "Split it into smaller runs.", "scenario" if scenario else "values",
         )
     report = {k: changes.pop(k) for k in REPORT_FIELDS if k in changes}
+    _check_child_type(changes, table.catalog)
     request = FanoutRequest(ranges=ranges, **changes)
     too_big = batch_problem(total, plan_batch_size(total, request.batch_size))
     if too_big:
         raise _Problem(too_big + ".", "batch")
     approve_s = float(report.get("approve_timeout_s", APPROVE_TIMEOUT_S)) if report.get("approve") else 0.0
     return RunCommand(request=request, value_count=total, scenario=scenario, approve_timeout_s=approve_s)
+
+
+def _check_child_type(changes: Changes, catalog: Catalog) -> None:
+    """A child type some worker serves. A team's own child fails and takes its time on its own: the lab's
+    `--fail` and `--delay` do not apply to it (it runs with ``fail="none"``)."""
+    name = changes.get("child_type", "double")
+    child = catalog.child_type(name)
+    if child is None:
+        served = " | ".join(c.name for c in catalog.child_types)
+        raise _Problem(f"No worker serves the child type {show(name)} right now; use {served}.", "child")
+    if child.lab:
+        return
+    if changes.get("fail", "none") != "none" or changes.get("delay_max_s", 0):
+        flag = "--fail" if changes.get("fail", "none") != "none" else "--delay"
+        raise _Problem(f"`{flag}` shapes the lab's children; {show(name)} fails and takes its time on its own. "
+                       f"Remove `{flag}`.", "fail" if flag == "--fail" else "delay")
+    changes["fail"], changes["plugin"] = "none", child.plugin
+
+
+@dataclass(frozen=True)
+class _Table:
+    max_values: int
+    catalog: Catalog
 
 
 def _run_id(name: str, args: list[str]) -> str:
@@ -262,14 +289,14 @@ def _run_id(name: str, args: list[str]) -> str:
     return args[0]
 
 
-def _scenario(args: list[str], max_values: int) -> RunCommand:
-    names = ", ".join(f"`{s.name}`" for s in SCENARIOS)
+def _scenario(args: list[str], table: _Table) -> RunCommand:
+    names = ", ".join(f"`{s.name}`" for s in table.catalog.scenarios)
     if not args:
         raise _Problem(f"`scenario` needs a name: {names}, e.g. `/fanout scenario large-scale`.")
-    scenario = next((s for s in SCENARIOS if s.name == args[0].lower()), None)
+    scenario = table.catalog.scenario(args[0].lower())
     if scenario is None:
         raise _Problem(f"Unknown scenario {show(args[0])}; the scenarios are {names}.", "scenario")
-    return _run(args[1:], max_values, scenario=scenario.name, preset=scenario.values)
+    return _run(args[1:], table, scenario=scenario.name, preset=scenario.values)
 
 
 def _no_args(name: str, args: list[str]) -> None:
@@ -277,12 +304,12 @@ def _no_args(name: str, args: list[str]) -> None:
         raise _Problem(f"`{name}` takes nothing after it; got {show(' '.join(args))}.")
 
 
-def _list(args: list[str], max_values: int) -> ListCommand:
+def _list(args: list[str], table: _Table) -> ListCommand:
     _no_args("list", args)
     return ListCommand()
 
 
-def _schedule(text: str, max_values: int) -> ScheduleCommand:
+def _schedule(text: str, table: _Table) -> ScheduleCommand:
     try:
         when, run_text = split_spec(text)
     except SpecError as err:
@@ -290,11 +317,11 @@ def _schedule(text: str, max_values: int) -> ScheduleCommand:
     tokens = _tokens(run_text)
     head = tokens[0].lower() if tokens else ""
     if head == "scenario":
-        run = _scenario(tokens[1:], max_values)
+        run = _scenario(tokens[1:], table)
     elif head[:1].isalpha():
         raise _Problem(f"A schedule runs values or a scenario, not {show(tokens[0])}.", "values")
     else:
-        run = _run(tokens, max_values)
+        run = _run(tokens, table)
     if run.approve_timeout_s:
         raise _Problem("A scheduled run cannot wait for an approval: nobody would be there to give it. "
                        "Remove `--approve`.", "approve")
@@ -308,19 +335,19 @@ def _schedule_id(action: str, args: list[str]) -> ScheduleActionCommand:
     return ScheduleActionCommand(action, args[0])
 
 
-def _schedules(args: list[str], max_values: int) -> SchedulesCommand:
+def _schedules(args: list[str], table: _Table) -> SchedulesCommand:
     _no_args("schedules", args)
     return SchedulesCommand()
 
 
 # One parser per entry of bot.commands.SUBCOMMANDS (tests check that the two match).
-_SUBCOMMAND_PARSERS: dict[str, Callable[[list[str], int], Command]] = {
+_SUBCOMMAND_PARSERS: dict[str, Callable[[list[str], _Table], Command]] = {
     "help": lambda args, _: HelpCommand(),
     "list": _list,
     "status": lambda args, _: StatusCommand(_run_id("status", args)),
     "cancel": lambda args, _: CancelCommand(_run_id("cancel", args)),
     "scenario": _scenario,
-    "schedule": lambda args, max_values: _schedule(" ".join(args), max_values),  # (parse() reads its quotes)
+    "schedule": lambda args, table: _schedule(" ".join(args), table),  # (parse() reads its quotes)
     "schedules": _schedules,
     "pause": lambda args, _: _schedule_id("pause", args),
     "resume": lambda args, _: _schedule_id("resume", args),

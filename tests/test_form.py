@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from slack_sdk.models.views import View
 
-from bot.commands import OPTIONS, SCENARIOS, command_text
+from bot.catalog import SCENARIOS
+from bot.commands import OPTIONS, command_text
 from bot.form import (
     CHANNEL,
     SCENARIO,

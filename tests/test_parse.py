@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot import parse as parse_module
-from bot.commands import ECHO_LIMIT, EXAMPLES, OPTIONS, SCENARIOS, SUBCOMMANDS, command_text, help_text, show
+from bot.catalog import LAB_CHILD_TYPES, SCENARIOS, Catalog, ChildType
+from bot.commands import ECHO_LIMIT, EXAMPLES, OPTIONS, SUBCOMMANDS, command_text, help_text, show
 from bot.parse import (
     CancelCommand,
     HelpCommand,
@@ -26,7 +27,7 @@ from bot.parse import (
     parse,
     usage_text,
 )
-from workflows.model import FanoutRequest, ValueRange
+from workflows.model import ChildPlugin, FanoutRequest, ValueRange
 from workflows.values import iter_values
 
 LIMIT = 1_000_000
@@ -228,7 +229,26 @@ def test_batch() -> None:
 def test_child_types() -> None:
     assert run("1 --child square").request.child_type == "square"
     assert run("1 --child Double").request.child_type == "double"
-    assert "unknown child type; use double | square" in problem("1 --child cube")
+    assert "No worker serves the child type `cube` right now; use double | square" in problem("1 --child cube")
+    assert "is a name like" in problem("1 --child Cube!")
+
+
+WRITER = ChildType("write-file", "one file per value", plugin=ChildPlugin("q.child.write-file", "PluginChildWorkflow",
+                                                                         "write_value"))
+TEAM = Catalog(child_types=LAB_CHILD_TYPES + (WRITER,))
+
+
+def test_a_team_child_type_runs_without_the_labs_failures_and_delays() -> None:
+    parsed = parse("1-3 --child write-file --retries 2", max_values=100, catalog=TEAM)
+    assert isinstance(parsed, RunCommand)
+    assert parsed.request.child_type == "write-file" and parsed.request.plugin == WRITER.plugin
+    assert parsed.request.fail == "none" and parsed.request.max_attempts == 2
+    assert not isinstance(parse(command_text(parsed.request), max_values=100, catalog=TEAM), ParseError)  # Run again
+    for text, flag in (("1 --child write-file --fail even", "--fail"), ("1 --child write-file --delay 2", "--delay")):
+        refused = parse(text, max_values=100, catalog=TEAM)
+        assert isinstance(refused, ParseError) and f"`{flag}` shapes the lab's children" in refused.problem
+    assert isinstance(parse("1 --child write-file", max_values=100), ParseError)  # not served: refused
+    assert "`write-file` one file per value" in help_text(TEAM) and "write-file" not in help_text()
 
 
 def test_sequential_flag() -> None:

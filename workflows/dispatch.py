@@ -37,9 +37,11 @@ from workflows.model import (
     FailedChild,
     FanoutRequest,
     FanoutResult,
+    PluginInput,
     Progress,
     ShardSpec,
 )
+from workflows.plugin import result_problem
 from workflows.values import (
     LEGACY_MAX_BATCH_SIZE,
     batch_count,
@@ -185,12 +187,9 @@ class FanOut:
         req = self.request
         progress = self.parent._progress
         try:
-            output: ChildOutput = await (await self._start_child(
-                index, CHILD_WORKFLOWS[req.child_type].run,
-                ChildInput(value, req.fail, req.delay_min_s, req.delay_max_s, req.child_type),
-                id=f"{self.root_id}-c{index}",
-                retry_policy=_child_retry_policy(req.max_attempts),
-            ))
+            output = await (await self._start_value_child(index, value))
+            if not isinstance(output, ChildOutput):  # a team's workflow returns its result alone
+                output = ChildOutput(value, output, 1)
         except ChildWorkflowError as err:
             cause = err.cause
             if isinstance(cause, CancelledError):
@@ -206,9 +205,32 @@ class FanOut:
             self.fold.value_failed(index, failure)
             progress.failed += 1
             return "failed", attempts
+        problem = result_problem(output.result) if req.plugin else None
+        if problem:  # a team's workflow returned more than a result may be
+            self.fold.value_failed(index, FailedChild(value, problem, "ApplicationError", output.attempt,
+                                                      "ResultTooLarge"))
+            progress.failed += 1
+            return "failed", output.attempt
         self.fold.value_succeeded(index, value, output.result, output.attempt)
         progress.succeeded += 1
         return "succeeded", output.attempt
+
+    async def _start_value_child(self, index: int, value: int) -> Any:
+        """One value's child: the lab's (its failure rule and delay), or a team's own, on its own task queue
+        (its workflow with the value; or PluginChildWorkflow, which makes its own attempts)."""
+        req, plugin = self.request, self.request.plugin
+        child_id = f"{self.root_id}-c{index}"
+        if plugin is None:
+            return await self._start_child(
+                index, CHILD_WORKFLOWS[req.child_type].run,
+                ChildInput(value, req.fail, req.delay_min_s, req.delay_max_s, req.child_type),
+                id=child_id, retry_policy=_child_retry_policy(req.max_attempts))
+        if plugin.activity:
+            return await self._start_child(index, plugin.workflow, PluginInput(value, plugin.activity,
+                                                                               req.max_attempts),
+                                           id=child_id, task_queue=plugin.task_queue, result_type=ChildOutput)
+        return await self._start_child(index, plugin.workflow, value, id=child_id, task_queue=plugin.task_queue,
+                                       retry_policy=_child_retry_policy(req.max_attempts))
 
     async def _run_batch_child(self, index: int, ranges: Any) -> tuple[str, int]:
         req = self.request

@@ -19,6 +19,7 @@ These are constants, not configuration: a running workflow replays with the valu
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 DEFAULT_TASK_QUEUE = "parent-and-child-task-queue"
 
@@ -92,6 +93,17 @@ class ShardSpec:
 
 
 @dataclass
+class ChildPlugin:
+    """Where a team's own child type runs (workflows.plugin): its task queue, served only by workers that
+    have the plugin, and the workflow type started per value there (the plugin's own workflow, or
+    PluginChildWorkflow running the plugin's ``activity``)."""
+
+    task_queue: str
+    workflow: str
+    activity: str = ""
+
+
+@dataclass
 class FanoutRequest:
     """What to fan out and how. Built by the bot's parser; the lab's plain list also works."""
 
@@ -104,6 +116,7 @@ class FanoutRequest:
     batch_size: int = 0  # 0 = automatic (see workflows.values.plan_batch_size)
     child_type: str = "double"
     shard: ShardSpec | None = None  # set only on the shard workflows a large run starts
+    plugin: ChildPlugin | None = None  # a team's own child type (child_type names it), not the lab's
 
 
 @dataclass
@@ -128,8 +141,17 @@ class ChildInput:
 @dataclass
 class ChildOutput:
     value: int
-    result: int
+    result: Any  # an int for the lab's children; JSON (workflows.plugin.MAX_RESULT_BYTES) for a team's
     attempt: int = 1
+
+
+@dataclass
+class PluginInput:
+    """PluginChildWorkflow's input: one value, the plugin's activity, and attempts as ``--retries`` says."""
+
+    value: int
+    activity: str
+    max_attempts: int = 1
 
 
 @dataclass
@@ -174,7 +196,7 @@ class BatchOutput:
 @dataclass
 class SuccessfulResult:
     value: int
-    result: int
+    result: Any  # see ChildOutput.result
     attempts: int = 1
 
 

@@ -37,14 +37,16 @@ def register(app: AsyncApp, ctx: Context) -> None:
             return
         if not command.get("text", "").strip():  # `/fanout` alone: the form, for this channel
             await ack()
-            await open_form(client, command.get("trigger_id", ""), FormContext(channel_id=channel_id), respond)
+            await open_form(client, command.get("trigger_id", ""), FormContext(channel_id=channel_id), respond,
+                            await ctx.catalog())
             return
-        parsed = parse(command.get("text", ""), max_values=ctx.settings.max_values)
+        catalog = await ctx.catalog()
+        parsed = parse(command.get("text", ""), max_values=ctx.settings.max_values, catalog=catalog)
         if isinstance(parsed, ParseError):
             await ack(**error_message(parsed.problem, usage_text()).as_ack())
             return
         if isinstance(parsed, HelpCommand):
-            await ack(**help_message(help_text()).as_ack())
+            await ack(**help_message(help_text(catalog)).as_ack())
             return
         await ack()  # within Slack's 3 s; the answer follows through respond() or the run's reporter
         ops = ctx.ops

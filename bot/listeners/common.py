@@ -11,6 +11,8 @@ from slack_bolt.async_app import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.catalog import SCENARIOS, Catalog
+from bot.child_types import ServedChildTypes
 from bot.config import Settings
 from bot.form import FormContext, run_form
 from bot.operations import Operations
@@ -26,6 +28,11 @@ class Context:
     settings: Settings
     ops: Operations
     waiting: Waiting  # schedules, approvals, Workflow Builder steps
+    child_types: ServedChildTypes  # which child types some worker serves now
+
+    async def catalog(self) -> Catalog:
+        """What the parser, the help and the form offer here: scenarios, and child types workers serve."""
+        return Catalog(SCENARIOS, await self.child_types.child_types())
 
 
 def refusal(settings: Settings, user_id: str, channel_id: str) -> str | None:
@@ -60,11 +67,11 @@ async def guarded(respond: AsyncRespond, what: str, work: Awaitable[object]) -> 
 
 
 async def open_form(client: AsyncWebClient, trigger_id: str, context: FormContext, respond: AsyncRespond | None,
-                    request: FanoutRequest | None = None, scenario: str = "") -> None:
+                    catalog: Catalog, request: FanoutRequest | None = None, scenario: str = "") -> None:
     """Open the run form (views.open, within 3 s of the trigger); a refusal is said privately, if it can be."""
     try:
         await client.views_open(trigger_id=trigger_id, view=run_form(context=context, request=request,
-                                                                      scenario=scenario))
+                                                                      scenario=scenario, catalog=catalog))
     except SlackApiError as err:
         log.warning("could not open the run form: %s", err.response.get("error"))
         if respond is not None:

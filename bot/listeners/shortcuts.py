@@ -17,6 +17,7 @@ def register(app: AsyncApp, ctx: Context) -> None:
     async def start_a_fanout(ack: AsyncAck, shortcut: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         try:  # within 3 s of the trigger
-            await client.views_open(trigger_id=shortcut["trigger_id"], view=run_form(context=FormContext()))
+            await client.views_open(trigger_id=shortcut["trigger_id"],
+                                    view=run_form(context=FormContext(), catalog=await ctx.catalog()))
         except Exception:
             log.exception("could not open the run form")

@@ -27,7 +27,8 @@ def register(app: AsyncApp, ctx: Context) -> None:
         channel_id = form.channel_id or submission.channel_id
         user_id = str((body.get("user") or {}).get("id", ""))
         team_id = str((body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id") or "")
-        parsed = submission.problem or parse(submission.text, max_values=ctx.settings.max_values)
+        parsed = submission.problem or parse(submission.text, max_values=ctx.settings.max_values,
+                                             catalog=await ctx.catalog())
         if isinstance(parsed, ParseError):
             await ack(response_action="errors", errors=inline_errors(parsed, submission))
             return

@@ -1,0 +1,153 @@
+"""A team's child types: loaded by the worker from plugins, announced through Temporal, read by the bot.
+
+The worker loads every entry point of the group ``fanout.children`` (workflows.plugin.ChildType), refuses
+clashing names and entry points that fail to import (one start-up line, exit 2), and serves each type on
+its own task queue, ``<fan-out queue>.child.<name>``. It announces what it serves by polling the queue
+``<fan-out queue>.catalog`` with an identity that lists them: that queue never gets a task, but Temporal
+shows its pollers (``DescribeTaskQueue``) for five minutes after their last poll. So the bot knows which
+child types some worker serves right now without importing any team's code, and a type no worker
+serves is refused at the command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from importlib.metadata import EntryPoint, entry_points
+
+from temporalio import activity
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import Client
+
+from bot.catalog import LAB_CHILD_TYPES, ChildType
+from bot.commands import CHILD_NAME
+from bot.config import ConfigError
+from workflows.model import ChildPlugin
+from workflows.plugin import ChildType as PluginChildType
+from workflows.plugin import PluginChildWorkflow
+
+log = logging.getLogger("fanout.bot")
+
+GROUP = "fanout.children"
+IDENTITY_PREFIX = "fanout-children:"
+REFRESH_S = 10.0  # how long the bot trusts what it read
+READ_BUDGET_S = 1.0
+RPC_TIMEOUT = timedelta(seconds=2)
+DESCRIPTION_MAX = 150
+
+
+def child_queue(fanout_queue: str, name: str) -> str:
+    return f"{fanout_queue}.child.{name}"
+
+
+def catalog_queue(fanout_queue: str) -> str:
+    return f"{fanout_queue}.catalog"
+
+
+def load_plugins(found: list[EntryPoint] | None = None) -> list[PluginChildType]:
+    """Every child type installed plugins add; ConfigError (one line) for any mistake in them."""
+    loaded: dict[str, tuple[PluginChildType, str]] = {}
+    for point in found if found is not None else list(entry_points(group=GROUP)):
+        where = f"entry point {point.name!r} ({point.value}) of group {GROUP}"
+        try:
+            child = point.load()
+        except Exception as err:  # a plugin's own import error: said in one line, not a traceback
+            raise ConfigError(f"{where} does not import: {type(err).__name__}: {err}") from None
+        problem = _problem(child)
+        if problem:
+            raise ConfigError(f"{where}: {problem}")
+        clash = loaded.get(child.name)
+        if clash or any(c.name == child.name for c in LAB_CHILD_TYPES):
+            other = f"{clash[1]}" if clash else "the lab's own child types"
+            raise ConfigError(f"two child types are named {child.name!r}: {where} and {other}; rename one")
+        loaded[child.name] = (child, where)
+    return [child for child, _ in loaded.values()]
+
+
+def _problem(child: object) -> str | None:
+    if not isinstance(child, PluginChildType):
+        return f"is a {type(child).__name__}, not a workflows.plugin.ChildType"
+    if CHILD_NAME.fullmatch(child.name) is None:
+        return f"the name {child.name!r} is not lowercase letters, digits, '-' and '_' (at most 40, a letter first)"
+    if (child.activity is None) == (child.workflow is None):
+        return f"child type {child.name!r} needs exactly one of activity= or workflow="
+    if not child.description.strip() or len(child.description) > DESCRIPTION_MAX:
+        return f"child type {child.name!r} needs a one-line description of at most {DESCRIPTION_MAX} characters"
+    return None
+
+
+def plugin_of(child: PluginChildType, fanout_queue: str) -> ChildPlugin:
+    """Where the parent starts a value of this type."""
+    queue = child_queue(fanout_queue, child.name)
+    if child.activity is not None:
+        defn = activity._Definition.must_from_callable(child.activity)
+        return ChildPlugin(queue, PluginChildWorkflow.__name__, str(defn.name))
+    from temporalio import workflow
+
+    return ChildPlugin(queue, str(workflow._Definition.must_from_class(child.workflow).name))  # type: ignore[arg-type]
+
+
+def identity(children: list[PluginChildType], fanout_queue: str, worker: str) -> str:
+    """What the worker's catalog poller is called: the child types it serves, as JSON."""
+    served = [{"name": c.name, "description": c.description, **vars(plugin_of(c, fanout_queue))} for c in children]
+    return IDENTITY_PREFIX + json.dumps({"worker": worker, "children": served}, separators=(",", ":"))
+
+
+@activity.defn(name="fanout_catalog")
+async def catalog_activity() -> None:
+    """Never scheduled: the catalog queue needs something to poll for."""
+
+
+@dataclass
+class ServedChildTypes:
+    """The child types workers serve now (the lab's, and each plugin type with a live poller), read from
+    the catalog queue's pollers and trusted for REFRESH_S. Temporal unreachable: what was read last."""
+
+    client: Callable[[], Awaitable[Client]]
+    fanout_queue: str
+    _read_at: float = -1e9
+    _types: tuple[ChildType, ...] = LAB_CHILD_TYPES
+
+    async def child_types(self) -> tuple[ChildType, ...]:
+        if time.monotonic() - self._read_at >= REFRESH_S:
+            try:  # within a command's 3 s, whatever Temporal does
+                await asyncio.wait_for(self._read(), READ_BUDGET_S)
+            except TimeoutError:
+                log.warning("could not read which child types workers serve within %.0f s", READ_BUDGET_S)
+        return self._types
+
+    async def _read(self) -> None:
+        try:
+            client = await self.client()
+            response = await client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
+                namespace=client.namespace, task_queue=TaskQueue(name=catalog_queue(self.fanout_queue)),
+                task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY), timeout=RPC_TIMEOUT)
+        except Exception as err:
+            log.warning("could not read which child types workers serve: %s", err)
+            return
+        served: dict[str, ChildType] = {}
+        for poller in response.pollers:
+            for child in _announced(poller.identity):
+                served.setdefault(child.name, child)
+        self._types = LAB_CHILD_TYPES + tuple(served[name] for name in sorted(served))
+        self._read_at = time.monotonic()
+
+
+def _announced(identity: str) -> list[ChildType]:
+    if not identity.startswith(IDENTITY_PREFIX):
+        return []
+    try:
+        children = json.loads(identity[len(IDENTITY_PREFIX):])["children"]
+        return [ChildType(c["name"], c["description"],
+                          plugin=ChildPlugin(c["task_queue"], c["workflow"], c.get("activity", "")))
+                for c in children if CHILD_NAME.fullmatch(c["name"])]
+    except (ValueError, KeyError, TypeError):
+        log.warning("a catalog poller's identity is not one /fanout wrote: %.80s", identity)
+        return []
