@@ -6,6 +6,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+PLUGIN_STAMP := $(VENV)/.example-plugin  # the tests' example plugin (tests/example_plugin), for make test only
 PYTEST_ARGS ?=
 DEV_ARGS ?=
 LINT ?= 1
@@ -25,7 +26,7 @@ dev: $(STAMP)
 # pytest runs in-process and the interpreter exits with os._exit(pytest's code): a process that used
 # the Temporal SDK can abort at interpreter shutdown (PyGILState_Release, exit 134, sdk-python #300),
 # which would turn a green run red. Same as `python -m pytest $(PYTEST_ARGS)` otherwise.
-test: $(STAMP)
+test: $(STAMP) $(PLUGIN_STAMP)
 ifneq ($(LINT),0)
 	$(VENV)/bin/ruff check $(LINT_PATHS)
 	$(VENV)/bin/mypy $(TYPED_PATHS)
@@ -48,6 +49,10 @@ $(PY):
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install -q -e ".[dev]"
 	@touch $(STAMP)
+
+$(PLUGIN_STAMP): tests/example_plugin/pyproject.toml $(STAMP)
+	$(PY) -m pip install -q -e tests/example_plugin
+	@touch $(PLUGIN_STAMP)
 
 clean:
 	rm -rf $(VENV) .dev

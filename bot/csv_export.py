@@ -9,6 +9,7 @@ with ``files_upload_v2`` (which reads the file as bytes: ~35 MB for 1,000,000 va
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import AsyncIterable, Callable
 
 from bot.results import ValueRow
@@ -33,6 +34,8 @@ async def write_csv(rows: AsyncIterable[ValueRow], path: str,
         writer = csv.writer(out)
         writer.writerow(CSV_COLUMNS)
         async for row in rows:
+            if not isinstance(row.result, int | None):  # a team's JSON result, as JSON
+                row = row._replace(result=json.dumps(row.result, separators=(",", ":"), ensure_ascii=False))
             writer.writerow(row)  # None (no result) is written as an empty field
             count += 1
             if on_progress is not None and count % PROGRESS_EVERY == 0:

@@ -7,6 +7,7 @@ line by line and end with "…and N more", N taken from the true counts, not the
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import islice
@@ -52,6 +53,7 @@ __all__ = [
 ]
 
 LIST_SAMPLE = 1000  # never format more entries than this from any list
+RESULT_SHOWN = 120  # characters of a team's JSON result shown per value (the CSV has it whole)
 # A run that ended in Temporal without a result (its status there): what the thread and the message say.
 ENDED = {"terminated": "terminated", "timed_out": "timed out", "failed": "failed", "canceled": "cancelled in Temporal",
          "not_started": "not started (its id is taken by another workflow)"}
@@ -202,6 +204,15 @@ def _title(result: FanoutResult) -> str:
     return "⚠️ *Partial success*"
 
 
+def result_shown(result: Any) -> str:
+    """A child's result in a message: the lab's ints as they are; a team's JSON compact, escaped, at most
+    RESULT_SHOWN characters."""
+    if isinstance(result, int):
+        return str(result)
+    text = json.dumps(result, separators=(",", ":"), ensure_ascii=False)
+    return escape(text if len(text) <= RESULT_SHOWN else text[: RESULT_SHOWN - 1] + "…")
+
+
 def _stats(result: FanoutResult) -> str:
     counts = _counts(result.success_count, result.failure_count, result.cancelled_count)
     return f"{counts} of {result.total_children:,} · success rate *{escape(format_percent(result.success_rate))}*"
@@ -283,7 +294,7 @@ def summary_message(run: RunInfo, result: FanoutResult) -> Message:
     fixed = to_dicts(head + tail)
     budget = Budget(TOTAL_TEXT_MAX - text_length(fixed), MAX_BLOCKS - len(fixed) - 2)  # 2 dividers
 
-    success_lines = [f"{s.value} → {s.result}{_attempts(s.attempts)}"
+    success_lines = [f"{s.value} → {result_shown(s.result)}{_attempts(s.attempts)}"
                      for s in islice(result.successful_results, LIST_SAMPLE)]
     failure_need = sum(len(f.error) + 20 for f in islice(result.failed_children, LIST_SAMPLE)) + 200
     success_need = sum(len(line) + 1 for line in success_lines) + 100

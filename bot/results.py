@@ -13,7 +13,7 @@ import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Iterator
 from itertools import islice
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
@@ -31,7 +31,7 @@ class ValueRow(NamedTuple):
 
     value: int
     status: str  # succeeded | failed | cancelled
-    result: int | None
+    result: Any  # an int (the lab's children), a team's JSON, or None (no result)
     error: str
     attempts: int  # 0 for a value that never ran
 

@@ -667,3 +667,13 @@ def test_schedules_message_escapes_what_users_wrote() -> None:
 def test_schedules_message_stays_within_limits_for_many() -> None:
     message = schedules_message("C42", [listing(schedule_id=f"fanout-sch-{i:010d}") for i in range(400)])
     assert_valid(message)
+
+
+def test_a_teams_json_result_is_shown_compact_escaped_and_short() -> None:
+    from bot.render import RESULT_SHOWN, result_shown
+
+    assert result_shown(6) == "6"
+    assert result_shown({"path": "value-1.json", "bytes": 33}) == '{"path":"value-1.json","bytes":33}'
+    assert result_shown({"who": "<!channel>"}) == '{"who":"&lt;!channel&gt;"}'
+    long = result_shown(["x" * 500])
+    assert long.endswith("…") and len(long) <= RESULT_SHOWN
