@@ -7,6 +7,9 @@ spreads the workflow tasks over them. Connection settings come from the environm
 With FANOUT_METRICS_PORT set, the Temporal SDK's metrics are served for Prometheus at
 ``http://FANOUT_METRICS_HOST:FANOUT_METRICS_PORT/metrics`` (host default 127.0.0.1).
 
+Child types of installed plugins (entry points ``fanout.children``, bot.child_types) are served too, each
+on its own task queue; a plugin that does not load stops the worker at start.
+
 Stops cleanly on SIGTERM/SIGINT: the worker finishes in-flight workflow tasks, logs "worker stopped"
 and exits 0. Configuration problems print one line and exit 2.
 """
