@@ -196,7 +196,7 @@ async def test_run_again_and_edit_and_run_on_the_summary(surfaces: BotUnderTest,
 async def test_the_app_home_shows_the_users_runs_and_the_days_totals(surfaces: BotUnderTest,
                                                                       client: Client) -> None:
     fake, channel, user = surfaces.fake, new_channel(), "UHOME" + uuid.uuid4().hex[:4].upper()
-    for text in ("1 2 3", "1-4 --fail none", "1 --delay 30"):
+    for text in ("1 2 3", "1-4 --fail none", "1 --delay 600"):  # the third goes on until cancelled, below
         await send(surfaces, slash_command_body(text, user_id=user, channel_id=channel,
                                                 response_url=fake.response_url()))
     await fake.wait_for(lambda: len(summaries(fake, channel)) == 2 and len(runs(fake, channel)) == 3, timeout=30)
