@@ -39,7 +39,7 @@ from bot.logs import run_service
 from bot.temporal import TemporalUnavailable, connect, connect_config, describe, process_runtime
 from workflows.child import BatchWorkflow, ChildWorkflow, SquareChildWorkflow
 from workflows.parent import ParentWorkflow
-from workflows.plugin import ChildType, PluginChildWorkflow
+from workflows.plugin import ChildType, PluginBatchWorkflow, PluginChildWorkflow
 from workflows.report import ReportWorkflow
 
 # ReportWorkflow: the report claims of the bot before reporters (bot.reporter) replaced them. Claims still
@@ -73,7 +73,7 @@ def plugin_workers(client: Client, queue: str, children: list[ChildType]) -> lis
     if not children:
         return []
     workers = [Worker(client, task_queue=child_queue(queue, c.name),
-                      workflows=[c.workflow] if c.workflow else [PluginChildWorkflow],
+                      workflows=[c.workflow] if c.workflow else [PluginChildWorkflow, PluginBatchWorkflow],
                       activities=[c.activity] if c.activity else [], workflow_runner=WORKFLOW_RUNNER,
                       workflow_failure_exception_types=PLUGIN_FAILURES)
                for c in children]

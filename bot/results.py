@@ -143,6 +143,7 @@ def _batch_rows(values: list[int], outcome: BatchOutput | BaseException | None) 
                 yield ValueRow(value, "failed", None, str(outcome), 1)
         return
     failures = {offset: (kind_index, attempts) for offset, kind_index, attempts in outcome.failures}
+    messages = {f[0]: m for f, m in zip(outcome.failures, outcome.messages, strict=True)} if outcome.messages else {}
     cancelled = set(outcome.cancelled)
     per_value_attempts = outcome.attempts
     for offset, value in enumerate(values):
@@ -153,7 +154,8 @@ def _batch_rows(values: list[int], outcome: BatchOutput | BaseException | None) 
         elif offset in failures:
             kind_index, attempts = failures[offset]
             kind = outcome.kinds[kind_index]
-            yield ValueRow(value, "failed", None, failure_message(outcome.templates.get(kind, kind), value), attempts)
+            message = messages.get(offset) or failure_message(outcome.templates.get(kind, kind), value)
+            yield ValueRow(value, "failed", None, message, attempts)
         elif offset in cancelled:
             yield ValueRow(value, "cancelled", None, "", attempts)
         else:

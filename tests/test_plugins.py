@@ -87,6 +87,28 @@ async def test_an_activity_child_writes_one_file_per_value_and_a_retry_never_wri
     assert sum(e.HasField("activity_task_scheduled_event_attributes") for e in history.events) == 2
 
 
+async def test_an_activity_child_in_batches_one_activity_per_value_with_the_csv(
+        team_bot: BotUnderTest, client: Client, tmp_path: Path):
+    fake, channel = team_bot.fake, new_channel()
+    await send(team_bot, "1-119 -3 --child write-file --batch 25 --retries 2", channel)
+    payload, shown = await summary_in(fake, channel, timeout=90)
+    assert (payload["success_count"], payload["failure_count"]) == (119, 1)
+    files = tmp_path / "files"
+    assert len(list(files.glob("value-*.json"))) == 119
+    assert sorted(int(v) for v in (files / "writes.log").read_text().split()) == list(range(1, 120))  # once each
+    run_id = str(payload["workflow_id"])
+    batch = await client.get_workflow_handle(f"{run_id}-b0").describe()  # values 1-25
+    assert batch.workflow_type == "PluginBatchWorkflow" and batch.task_queue.endswith(".child.write-file")
+    def csvs() -> list[dict[str, Any]]:
+        return [f for f in fake.files if f["channel_id"] == channel and f["filename"].endswith(".csv")]
+
+    await fake.wait_for(csvs, timeout=30)
+    [csv_file] = csvs()
+    rows = csv_file["content"].decode().splitlines()
+    assert len(rows) == 121 and '5,succeeded,"{""bytes"":26,""path"":""value-5.json""}",,2' in rows  # 2 attempts
+    assert rows[-1].startswith("-3,failed,,no file for a negative value (-3),1")
+
+
 async def test_a_workflow_child_and_a_child_that_is_not_deterministic(team_bot: BotUnderTest):
     fake, channel = team_bot.fake, new_channel()
     await send(team_bot, "1 2 11 --child countdown", channel)

@@ -27,6 +27,7 @@ from workflows.model import (
     MAX_CHILD_WORKFLOWS,
     MAX_PENDING_CHILDREN,
     MAX_STARTING_CHILDREN,
+    RESULT_BYTES_PER_VALUE,
     RESULT_LIST_LIMIT,
     RESULT_SAMPLE,
     BatchInput,
@@ -37,11 +38,12 @@ from workflows.model import (
     FailedChild,
     FanoutRequest,
     FanoutResult,
+    PluginBatchInput,
     PluginInput,
     Progress,
     ShardSpec,
 )
-from workflows.plugin import result_problem
+from workflows.plugin import MAX_RESULT_BYTES, PluginBatchWorkflow, result_problem
 from workflows.values import (
     LEGACY_MAX_BATCH_SIZE,
     batch_count,
@@ -85,8 +87,10 @@ class FanOut:
         self.batch_size = self.spec.batch_size if self.spec else _batch_size(self.total, request.batch_size)
         self.per_value = self.batch_size == 1 and self.spec is None
         batches = batch_count(self.total, self.batch_size)
-        self.shards = 0 if self.spec or self.per_value else plan_shards(batches, self.batch_size)
-        self.per_shard = batches_per_workflow(self.batch_size)  # batches a shard owns
+        # A team's results are bigger than the lab's ints: fewer of its batches per history.
+        value_bytes = MAX_RESULT_BYTES if request.plugin else RESULT_BYTES_PER_VALUE
+        self.shards = 0 if self.spec or self.per_value else plan_shards(batches, self.batch_size, value_bytes)
+        self.per_shard = batches_per_workflow(self.batch_size, value_bytes)  # batches a shard owns
         self.root_id = self.spec.root_id if self.spec else workflow.info().workflow_id
         self.first_batch = self.spec.first_batch if self.spec else 0
         assert parent._started_at is not None
@@ -238,12 +242,19 @@ class FanOut:
         pos = index * self.batch_size
         batch = self.first_batch + index
         try:
-            raw = await (await self._start_child(
-                index, "BatchWorkflow",  # untyped: see workflows.batch.as_payload
-                BatchInput(ranges, req.fail, req.max_attempts, req.delay_min_s, req.delay_max_s, req.child_type,
-                           batch),
-                id=f"{self.root_id}-b{batch}",
-            ))
+            if req.plugin is None:
+                raw = await (await self._start_child(
+                    index, "BatchWorkflow",  # untyped: see workflows.batch.as_payload
+                    BatchInput(ranges, req.fail, req.max_attempts, req.delay_min_s, req.delay_max_s, req.child_type,
+                               batch),
+                    id=f"{self.root_id}-b{batch}",
+                ))
+            else:  # a team's activity, once per value, on its own task queue (workflows.plugin)
+                raw = await (await self._start_child(
+                    index, PluginBatchWorkflow.__name__,
+                    PluginBatchInput(ranges, req.plugin.activity, req.max_attempts, batch),
+                    id=f"{self.root_id}-b{batch}", task_queue=req.plugin.task_queue,
+                ))
         except ChildWorkflowError as err:
             if isinstance(err.cause, CancelledError):
                 return "cancelled", 1

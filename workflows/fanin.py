@@ -61,9 +61,10 @@ class Fold:
         for _, kind_index, _ in output.failures:
             self._group(output.kinds[kind_index])
         # Only a batch's first `limit` entries can be among the run's first `limit`.
-        for offset, kind_index, attempts in output.failures[: self.limit]:
+        for j, (offset, kind_index, attempts) in enumerate(output.failures[: self.limit]):
             kind = output.kinds[kind_index]
-            message = failure_message(output.templates.get(kind, kind), values[offset])
+            message = (output.messages[j] if output.messages
+                       else failure_message(output.templates.get(kind, kind), values[offset]))
             self._keep(self.failures, pos + offset,
                        FailedChild(values[offset], message, "ApplicationError", attempts, kind))
         kept = 0

@@ -146,6 +146,16 @@ class ChildOutput:
 
 
 @dataclass
+class PluginBatchInput:
+    """PluginBatchWorkflow's input: a batch of values for a team's activity (``index``: the run-wide batch)."""
+
+    ranges: list[ValueRange]
+    activity: str
+    max_attempts: int = 1
+    index: int = -1
+
+
+@dataclass
 class PluginInput:
     """PluginChildWorkflow's input: one value, the plugin's activity, and attempts as ``--retries`` says."""
 
@@ -191,6 +201,7 @@ class BatchOutput:
     templates: dict[str, str] = field(default_factory=dict)  # kind -> message template
     attempts: list[int] = field(default_factory=list)  # per value; empty when all were 1
     cancelled: list[int] = field(default_factory=list)  # offsets cancelled while awaiting a retry
+    messages: list[str] = field(default_factory=list)  # a team's batch: each failure's own message
 
 
 @dataclass

@@ -105,16 +105,17 @@ def batch_count(total: int, batch_size: int) -> int:
     return math.ceil(total / batch_size) if total else 0
 
 
-def batches_per_workflow(batch_size: int) -> int:
+def batches_per_workflow(batch_size: int, value_bytes: int = RESULT_BYTES_PER_VALUE) -> int:
     """Batch children one workflow (the root, or a shard) owns at most: BATCHES_PER_WORKFLOW, or as many
-    as keep the batch results in its history within HISTORY_BUDGET_BYTES at worst (25 of 10,000 values)."""
-    return max(1, min(BATCHES_PER_WORKFLOW, HISTORY_BUDGET_BYTES // (max(batch_size, 1) * RESULT_BYTES_PER_VALUE)))
+    as keep the batch results in its history within HISTORY_BUDGET_BYTES at worst (25 of 10,000 values;
+    ``value_bytes`` per value at worst: the lab's ints, or a team's JSON)."""
+    return max(1, min(BATCHES_PER_WORKFLOW, HISTORY_BUDGET_BYTES // (max(batch_size, 1) * value_bytes)))
 
 
-def plan_shards(batches: int, batch_size: int) -> int:
+def plan_shards(batches: int, batch_size: int, value_bytes: int = RESULT_BYTES_PER_VALUE) -> int:
     """Shard workflows for a run of ``batches`` batch children of ``batch_size`` values: 0 (the root
     starts them itself) up to batches_per_workflow, else enough shards of that many batches each."""
-    per_workflow = batches_per_workflow(batch_size)
+    per_workflow = batches_per_workflow(batch_size, value_bytes)
     if batches <= per_workflow:
         return 0
     return math.ceil(batches / per_workflow)
