@@ -16,6 +16,7 @@ from temporalio.worker import Replayer
 from bot.service import BOT_WORKFLOW_RUNNER, BOT_WORKFLOWS
 from worker import WORKFLOW_RUNNER, WORKFLOWS
 from workflows.model import MAX_STARTING_CHILDREN
+from workflows.plugin import PluginBatchWorkflow, PluginChildWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
@@ -27,7 +28,8 @@ def test_every_shape_has_a_history() -> None:
             "child-cancelled", "batch", "shard", "starts-bounded", "cancelled-starts-bounded",
             "reporter", "reporter-unpostable", "reporter-cancelled", "reporter-terminated", "reporter-adopted",
             "user-runs", "reporter-home-and-stats", "home", "daily-stats", "reporter-approved", "reporter-rejected",
-            "reporter-expired", "reporter-withdrawn", "reporter-scheduled", "reporter-step"} <= names
+            "reporter-expired", "reporter-withdrawn", "reporter-scheduled", "reporter-step", "plugin-values",
+            "plugin-batched", "plugin-child-failed", "plugin-batch"} <= names
 
 
 def patches(name: str) -> set[str]:
@@ -80,6 +82,7 @@ async def test_history_replays(path: Path) -> None:
     ours = {w.__name__ for w in BOT_WORKFLOWS}
     started = history.events[0].workflow_execution_started_event_attributes.workflow_type.name
     replayer = (Replayer(workflows=BOT_WORKFLOWS, workflow_runner=BOT_WORKFLOW_RUNNER) if started in ours
-                else Replayer(workflows=WORKFLOWS, workflow_runner=WORKFLOW_RUNNER))
+                else Replayer(workflows=[*WORKFLOWS, PluginChildWorkflow, PluginBatchWorkflow],
+                              workflow_runner=WORKFLOW_RUNNER))
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"

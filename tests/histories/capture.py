@@ -10,9 +10,12 @@ so existing files are kept (``--overwrite`` replaces them).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import re
 import shutil
 import sys
+import tempfile
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -83,6 +86,17 @@ async def shapes(client: Client) -> dict[str, WorkflowHandle]:  # type: ignore[t
                                      id="batched", task_queue=QUEUE)
     handles["sharded"] = await start(ParentWorkflow.run, FanoutRequest([ValueRange(1, 30000)], batch_size=100),
                                      id="sharded", task_queue=QUEUE)
+    # A team's child type (the example plugin's write-file activity), per value and in batches.
+    from bot.child_types import load_plugins, plugin_of
+
+    [writer] = [c for c in load_plugins() if c.name == "write-file"]
+    plugin = plugin_of(writer, QUEUE)
+    handles["plugin-values"] = await start(
+        ParentWorkflow.run, FanoutRequest([ValueRange(-1, 3)], fail="none", max_attempts=2, child_type="write-file",
+                                          plugin=plugin), id="plugin-values", task_queue=QUEUE)
+    handles["plugin-batched"] = await start(
+        ParentWorkflow.run, FanoutRequest([ValueRange(-1, 4)], fail="none", batch_size=3, child_type="write-file",
+                                          plugin=plugin), id="plugin-batched", task_queue=QUEUE)
     claim = await start(ReportWorkflow.run, 60.0, id="claim-report", task_queue=QUEUE)
     await claim.signal(ReportWorkflow.posted, "1.000200")
     handles["report-claim"] = claim
@@ -101,6 +115,8 @@ CHILDREN = {
     "child-cancelled": "cancelled-c0",
     "batch": "batched-b0",
     "shard": "sharded-s0",
+    "plugin-child-failed": "plugin-values-c0",
+    "plugin-batch": "plugin-batched-b0",
 }
 
 
@@ -255,8 +271,15 @@ async def main() -> int:
     env = await WorkflowEnvironment.start_local(dev_server_existing_path=temporal, ui=False,
                                                 search_attributes=list(search_attributes.ALL),
                                                 dev_server_extra_args=ONE_PARTITION)
+    from bot.child_types import load_plugins
+    from worker import plugin_workers
+
+    os.environ.setdefault("FANOUT_EXAMPLE_DIR", tempfile.mkdtemp(prefix="capture-"))
     try:
-        async with Worker(env.client, task_queue=QUEUE, workflows=WORKFLOWS, workflow_runner=WORKFLOW_RUNNER):
+        async with contextlib.AsyncExitStack() as running:
+            for worker in [Worker(env.client, task_queue=QUEUE, workflows=WORKFLOWS, workflow_runner=WORKFLOW_RUNNER),
+                           *plugin_workers(env.client, QUEUE, load_plugins())]:
+                await running.enter_async_context(worker)
             for name, handle in (await shapes(env.client)).items():
                 await handle.result()
                 await save(env.client, name, handle.id)
