@@ -19,9 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
-import socket
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -33,7 +31,15 @@ from temporalio.worker.workflow_sandbox import (
 from temporalio.workflow import NondeterminismError
 
 from bot import search_attributes
-from bot.child_types import catalog_activity, catalog_queue, child_queue, identity, load_plugins
+from bot.child_types import (
+    announcement_problem,
+    catalog_activity,
+    catalog_queue,
+    child_queue,
+    details_identity,
+    load_plugins,
+    names_identity,
+)
 from bot.config import ConfigError, metrics_bind_address, task_queue
 from bot.logs import run_service
 from bot.temporal import TemporalUnavailable, connect, connect_config, describe, process_runtime
@@ -77,15 +83,18 @@ def plugin_workers(client: Client, queue: str, children: list[ChildType]) -> lis
                       activities=[c.activity] if c.activity else [], workflow_runner=WORKFLOW_RUNNER,
                       workflow_failure_exception_types=PLUGIN_FAILURES)
                for c in children]
-    me = f"{os.getpid()}@{socket.gethostname()}"
-    workers.append(Worker(client, task_queue=catalog_queue(queue), activities=[catalog_activity],
-                          identity=identity(children, queue, me), max_concurrent_activities=1))
+    announcers = [(catalog_queue(queue), names_identity(children))]
+    announcers += [(catalog_queue(queue, c.name), details_identity(c, queue)) for c in children]
+    workers += [Worker(client, task_queue=where, activities=[catalog_activity], identity=said,
+                       max_concurrent_activities=1) for where, said in announcers]
     return workers
 
 
 async def run_worker() -> None:
     queue = task_queue()
     children = load_plugins()  # before connecting: a broken plugin is a start-up error
+    if problem := announcement_problem(children, queue):
+        raise ConfigError(f"plugins: {problem}")
     config = connect_config()
     runtime = process_runtime(metrics=True)  # binds the metrics port now: a taken port fails before connecting
     if metrics_bind_address() is not None:

@@ -2,11 +2,13 @@
 
 The worker loads every entry point of the group ``fanout.children`` (workflows.plugin.ChildType), refuses
 clashing names and entry points that fail to import (one start-up line, exit 2), and serves each type on
-its own task queue, ``<fan-out queue>.child.<name>``. It announces what it serves by polling the queue
-``<fan-out queue>.catalog`` with an identity that lists them: that queue never gets a task, but Temporal
-shows its pollers (``DescribeTaskQueue``) for five minutes after their last poll. So the bot knows which
-child types some worker serves right now without importing any team's code, and a type no worker
-serves is refused at the command.
+its own task queue, ``<fan-out queue>.child.<name>``. It announces what it serves with pollers that never
+get a task: Temporal shows a queue's pollers and their identities (``DescribeTaskQueue``) until five
+minutes after their last poll. One polls ``<fan-out queue>.catalog`` with the names of the types as its
+identity; one per type polls ``<fan-out queue>.catalog.<name>`` with its description and where it runs.
+An identity holds at most 1,000 characters, hence the two steps. So the bot knows which child types some
+worker serves right now without importing any team's code, and a type no worker serves is refused at
+the command.
 """
 
 from __future__ import annotations
@@ -36,7 +38,9 @@ from workflows.plugin import PluginChildWorkflow
 log = logging.getLogger("fanout.bot")
 
 GROUP = "fanout.children"
-IDENTITY_PREFIX = "fanout-children:"
+NAMES_PREFIX = "fanout-children:"
+DETAILS_PREFIX = "fanout-child:"
+IDENTITY_MAX = 1000  # Temporal refuses a longer poller identity (limit.maxIDLengthLimit)
 REFRESH_S = 10.0  # how long the bot trusts what it read
 READ_BUDGET_S = 1.0
 RPC_TIMEOUT = timedelta(seconds=2)
@@ -47,8 +51,9 @@ def child_queue(fanout_queue: str, name: str) -> str:
     return f"{fanout_queue}.child.{name}"
 
 
-def catalog_queue(fanout_queue: str) -> str:
-    return f"{fanout_queue}.catalog"
+def catalog_queue(fanout_queue: str, name: str = "") -> str:
+    """The queue whose pollers name the types a worker serves, or (with ``name``) describe one of them."""
+    return f"{fanout_queue}.catalog" + (f".{name}" if name else "")
 
 
 def load_plugins(found: list[EntryPoint] | None = None) -> list[PluginChildType]:
@@ -94,21 +99,38 @@ def plugin_of(child: PluginChildType, fanout_queue: str) -> ChildPlugin:
     return ChildPlugin(queue, str(workflow._Definition.must_from_class(child.workflow).name))  # type: ignore[arg-type]
 
 
-def identity(children: list[PluginChildType], fanout_queue: str, worker: str) -> str:
-    """What the worker's catalog poller is called: the child types it serves, as JSON."""
-    served = [{"name": c.name, "description": c.description, **vars(plugin_of(c, fanout_queue))} for c in children]
-    return IDENTITY_PREFIX + json.dumps({"worker": worker, "children": served}, separators=(",", ":"))
+def names_identity(children: list[PluginChildType]) -> str:
+    """The catalog poller's identity: the names of the child types this worker serves."""
+    return NAMES_PREFIX + ",".join(c.name for c in children)
+
+
+def details_identity(child: PluginChildType, fanout_queue: str) -> str:
+    """The poller identity of a type's own catalog queue: its description and where it runs, as JSON."""
+    return DETAILS_PREFIX + json.dumps({"name": child.name, "description": child.description,
+                                        **vars(plugin_of(child, fanout_queue))}, separators=(",", ":"))
+
+
+def announcement_problem(children: list[PluginChildType], fanout_queue: str) -> str | None:
+    """Why these types cannot be announced within Temporal's limit on an identity, or None."""
+    if len(names_identity(children)) > IDENTITY_MAX:
+        return (f"the names of {len(children)} child types take {len(names_identity(children)):,} characters; "
+                f"one worker can announce at most {IDENTITY_MAX:,} (shorter names, or fewer types per worker)")
+    long = next((c for c in children if len(details_identity(c, fanout_queue)) > IDENTITY_MAX), None)
+    if long is not None:
+        return (f"child type {long.name!r}: its description and workflow/activity names are too long to "
+                f"announce (at most {IDENTITY_MAX:,} characters with its task queue's name)")
+    return None
 
 
 @activity.defn(name="fanout_catalog")
 async def catalog_activity() -> None:
-    """Never scheduled: the catalog queue needs something to poll for."""
+    """Never scheduled: a catalog queue needs something to poll for."""
 
 
 @dataclass
 class ServedChildTypes:
     """The child types workers serve now (the lab's, and each plugin type with a live poller), read from
-    the catalog queue's pollers and trusted for REFRESH_S. Temporal unreachable: what was read last."""
+    the catalog queues' pollers and trusted for REFRESH_S. Temporal unreachable: what was read last."""
 
     client: Callable[[], Awaitable[Client]]
     fanout_queue: str
@@ -126,28 +148,36 @@ class ServedChildTypes:
     async def _read(self) -> None:
         try:
             client = await self.client()
-            response = await client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
-                namespace=client.namespace, task_queue=TaskQueue(name=catalog_queue(self.fanout_queue)),
-                task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY), timeout=RPC_TIMEOUT)
+            names = sorted({name for identity in await _identities(client, catalog_queue(self.fanout_queue))
+                            if identity.startswith(NAMES_PREFIX)
+                            for name in identity[len(NAMES_PREFIX):].split(",") if CHILD_NAME.fullmatch(name)})
+            details = await asyncio.gather(*(_identities(client, catalog_queue(self.fanout_queue, name))
+                                             for name in names))
         except Exception as err:
             log.warning("could not read which child types workers serve: %s", err)
             return
-        served: dict[str, ChildType] = {}
-        for poller in response.pollers:
-            for child in _announced(poller.identity):
-                served.setdefault(child.name, child)
-        self._types = LAB_CHILD_TYPES + tuple(served[name] for name in sorted(served))
+        served = [child for name, identities in zip(names, details, strict=True)
+                  if (child := _announced(name, identities)) is not None]
+        self._types = LAB_CHILD_TYPES + tuple(served)
         self._read_at = time.monotonic()
 
 
-def _announced(identity: str) -> list[ChildType]:
-    if not identity.startswith(IDENTITY_PREFIX):
-        return []
-    try:
-        children = json.loads(identity[len(IDENTITY_PREFIX):])["children"]
-        return [ChildType(c["name"], c["description"],
-                          plugin=ChildPlugin(c["task_queue"], c["workflow"], c.get("activity", "")))
-                for c in children if CHILD_NAME.fullmatch(c["name"])]
-    except (ValueError, KeyError, TypeError):
-        log.warning("a catalog poller's identity is not one /fanout wrote: %.80s", identity)
-        return []
+async def _identities(client: Client, queue: str) -> list[str]:
+    response = await client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
+        namespace=client.namespace, task_queue=TaskQueue(name=queue),
+        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY), timeout=RPC_TIMEOUT)
+    return [poller.identity for poller in response.pollers]
+
+
+def _announced(name: str, identities: list[str]) -> ChildType | None:
+    for identity in identities:
+        if not identity.startswith(DETAILS_PREFIX):
+            continue
+        try:
+            c = json.loads(identity[len(DETAILS_PREFIX):])
+            if c["name"] == name:
+                return ChildType(name, str(c["description"]),
+                                 plugin=ChildPlugin(str(c["task_queue"]), str(c["workflow"]), str(c["activity"])))
+        except (ValueError, KeyError, TypeError):
+            log.warning("a catalog poller's identity is not one /fanout wrote: %.80s", identity)
+    return None

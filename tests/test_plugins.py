@@ -5,6 +5,7 @@ worker.py, exit 2; a workflow that is not deterministic: its run reports the san
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -20,7 +21,7 @@ import pytest
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from bot.child_types import GROUP, load_plugins
+from bot.child_types import GROUP, ServedChildTypes, announcement_problem, load_plugins
 from bot.config import ConfigError
 from bot.devslack import FakeSlack, PostedMessage, SlackLimits
 from tests.conftest import BotUnderTest, serve_bot, settings_for_tests
@@ -130,6 +131,30 @@ async def test_a_child_type_no_worker_serves_is_refused_before_anything_starts(
         assert "No worker serves the child type `write-file`" in answer and "double | square" in answer
         assert "write-file" not in text_of(await command(bot, "help", channel))
         assert fake_slack.messages(channel) == []
+
+
+async def test_many_child_types_are_announced_within_temporals_identity_limit(client: Client):
+    """Temporal refuses a poller identity over 1,000 characters: names and details are announced apart."""
+    from fanout_example import write_value_file
+
+    queue = f"many-{uuid.uuid4().hex[:8]}"
+    children = [ChildType(f"type-{i:02d}", f"{i}: " + "a long description " * 7, activity=write_value_file)
+                for i in range(8)]
+    assert announcement_problem(children, queue) is None
+    async with workers(client, queue, children):
+        served = ServedChildTypes(lambda: asyncio.sleep(0, client), queue)
+        for _ in range(50):
+            names = [c.name for c in await served.child_types() if not c.lab]
+            if len(names) == 8:
+                break
+            served._read_at = -1e9  # read again: the pollers register within a moment
+            await asyncio.sleep(0.1)
+    assert names == [c.name for c in children]
+    [first] = [c for c in await served.child_types() if c.name == "type-00"]
+    assert first.description == children[0].description and first.plugin is not None
+    assert first.plugin.task_queue == f"{queue}.child.type-00" and first.plugin.activity == "write_value_file"
+    too_many = [ChildType(f"type-with-a-long-name-{i:03d}", "d", activity=write_value_file) for i in range(40)]
+    assert "one worker can announce at most 1,000" in str(announcement_problem(too_many, queue))
 
 
 def test_mistakes_in_plugins_are_one_clear_line() -> None:
