@@ -121,6 +121,19 @@ async def test_a_workflow_child_and_a_child_that_is_not_deterministic(team_bot: 
     assert payload["failure_count"] == 2 and "RestrictedWorkflowAccessError" in shown
 
 
+async def test_a_run_of_a_teams_child_type_is_cancelled_like_any_run(team_bot: BotUnderTest, client: Client):
+    fake, channel = team_bot.fake, new_channel()
+    await send(team_bot, "8 9 10 --child countdown", channel)
+    await fake.wait_for(lambda: fake.messages(channel), timeout=15)
+    run_id = str(fake.messages(channel)[0].metadata["event_payload"]["workflow_id"])  # type: ignore[index]
+    answer = text_of(await command(team_bot, f"cancel {run_id}", channel))
+    assert "Cancel" in answer, answer
+    payload, shown = await summary_in(fake, channel)
+    assert payload["success_count"] == 0 and "Cancelled by <@U1>" in shown
+    child = await client.get_workflow_handle(f"{run_id}-c0").describe()
+    assert child.status is not None and child.status.name == "CANCELED"
+
+
 async def test_a_child_type_no_worker_serves_is_refused_before_anything_starts(
         fake_slack: FakeSlack, client: Client, temporal_address: str):
     queue = f"plain-{uuid.uuid4().hex[:8]}"  # workers without the plugin

@@ -46,5 +46,5 @@ async def write_value_file(value: int) -> dict[str, object]:
 
 
 WRITE_FILE = ChildType("write-file", "writes one JSON file per value (example plugin)", activity=write_value_file)
-COUNTDOWN = ChildType("countdown", "counts down from the value on durable timers (example plugin)",
+COUNTDOWN = ChildType("countdown", "counts down from the value, 1 s a step on durable timers (example plugin)",
                       workflow=CountdownWorkflow)

@@ -13,5 +13,5 @@ class CountdownWorkflow:
         if value > 10:
             raise ApplicationError(f"{value} is too far to count down", type="TooFar")
         for _ in range(max(value, 0)):
-            await workflow.sleep(timedelta(milliseconds=50))
+            await workflow.sleep(timedelta(seconds=1))
         return {"from": value, "steps": max(value, 0)}
