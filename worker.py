@@ -78,11 +78,15 @@ def plugin_workers(client: Client, queue: str, children: list[ChildType]) -> lis
     tells the bot about them (bot.child_types). None without plugins."""
     if not children:
         return []
-    workers = [Worker(client, task_queue=child_queue(queue, c.name),
-                      workflows=[c.workflow] if c.workflow else [PluginChildWorkflow, PluginBatchWorkflow],
-                      activities=[c.activity] if c.activity else [], workflow_runner=WORKFLOW_RUNNER,
-                      workflow_failure_exception_types=PLUGIN_FAILURES)
-               for c in children]
+    workers = []
+    for c in children:
+        try:  # the sandbox checks a workflow's module when the worker is made
+            workers.append(Worker(client, task_queue=child_queue(queue, c.name),
+                                  workflows=[c.workflow] if c.workflow else [PluginChildWorkflow, PluginBatchWorkflow],
+                                  activities=[c.activity] if c.activity else [], workflow_runner=WORKFLOW_RUNNER,
+                                  workflow_failure_exception_types=PLUGIN_FAILURES))
+        except Exception as err:
+            raise ConfigError(f"child type {c.name!r}: the worker refused it: {type(err).__name__}: {err}") from None
     announcers = [(catalog_queue(queue), names_identity(children))]
     announcers += [(catalog_queue(queue, c.name), details_identity(c, queue)) for c in children]
     workers += [Worker(client, task_queue=where, activities=[catalog_activity], identity=said,

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from importlib.metadata import EntryPoint, entry_points
 
-from temporalio import activity
+from temporalio import activity, workflow
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
@@ -83,6 +83,10 @@ def _problem(child: object) -> str | None:
         return f"the name {child.name!r} is not lowercase letters, digits, '-' and '_' (at most 40, a letter first)"
     if (child.activity is None) == (child.workflow is None):
         return f"child type {child.name!r} needs exactly one of activity= or workflow="
+    if child.activity is not None and activity._Definition.from_callable(child.activity) is None:
+        return f"child type {child.name!r}: activity= must be a function decorated with @activity.defn"
+    if child.workflow is not None and workflow._Definition.from_class(child.workflow) is None:
+        return f"child type {child.name!r}: workflow= must be a class decorated with @workflow.defn"
     if not child.description.strip() or len(child.description) > DESCRIPTION_MAX:
         return f"child type {child.name!r} needs a one-line description of at most {DESCRIPTION_MAX} characters"
     return None
@@ -91,12 +95,12 @@ def _problem(child: object) -> str | None:
 def plugin_of(child: PluginChildType, fanout_queue: str) -> ChildPlugin:
     """Where the parent starts a value of this type."""
     queue = child_queue(fanout_queue, child.name)
+    # The SDK keeps the registered names on its definitions (no public accessor): checked by _problem.
     if child.activity is not None:
-        defn = activity._Definition.must_from_callable(child.activity)
-        return ChildPlugin(queue, PluginChildWorkflow.__name__, str(defn.name))
-    from temporalio import workflow
-
-    return ChildPlugin(queue, str(workflow._Definition.must_from_class(child.workflow).name))  # type: ignore[arg-type]
+        return ChildPlugin(queue, PluginChildWorkflow.__name__,
+                           str(activity._Definition.must_from_callable(child.activity).name))
+    assert child.workflow is not None
+    return ChildPlugin(queue, str(workflow._Definition.must_from_class(child.workflow).name))
 
 
 def names_identity(children: list[PluginChildType]) -> str:

@@ -170,6 +170,23 @@ async def test_many_child_types_are_announced_within_temporals_identity_limit(cl
     assert "one worker can announce at most 1,000" in str(announcement_problem(too_many, queue))
 
 
+async def test_a_workflow_module_the_sandbox_refuses_stops_the_worker_with_one_line(client: Client):
+    from fanout_example.broken_import import ImportClockWorkflow
+
+    with pytest.raises(ConfigError, match="child type 'clock': the worker refused it"):
+        plugin_workers(client, "refused", [ChildType("clock", "reads the clock at import",
+                                                     workflow=ImportClockWorkflow)])
+    with pytest.raises(ConfigError, match="must be a class decorated with @workflow.defn"):
+        load_plugins([EntryPoint("plain", "tests.test_plugins:PLAIN", GROUP)])
+
+
+class NotAWorkflow:
+    pass
+
+
+PLAIN = ChildType("plain", "not a workflow", workflow=NotAWorkflow)
+
+
 def test_mistakes_in_plugins_are_one_clear_line() -> None:
     write = EntryPoint("write-file", "fanout_example:WRITE_FILE", GROUP)
     with pytest.raises(ConfigError, match="two child types are named 'write-file'"):
