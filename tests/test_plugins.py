@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fanout_example.countdown import CountdownWorkflow
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -197,7 +198,7 @@ def test_mistakes_in_plugins_are_one_clear_line() -> None:
         load_plugins([EntryPoint("odd", "fanout_example:write_value_file", GROUP)])
 
 
-CLASH = ChildType("double", "clashes with the lab's", activity=print)
+CLASH = ChildType("double", "clashes with the lab's", workflow=CountdownWorkflow)
 
 
 def test_a_clash_with_the_labs_child_types_is_refused() -> None:
