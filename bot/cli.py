@@ -3,6 +3,7 @@
     fanout 1 2 3 4 5                     # start a run, show progress on stderr, print the summary
     fanout 1-15 --fail mod:3 --retries 3 # every /fanout option works
     fanout --fail-on-failure 1-5         # exit 1 when any child failed (or the run was cancelled)
+    fanout scenario <name> [options]     # the lab's three, and FANOUT_SCENARIOS' (those not limited to channels)
     fanout status <run-id> | cancel <run-id> | list | help
 
 CLI-only flags (anywhere on the line): ``--fail-on-failure``, ``--json`` (print the result as JSON),
@@ -25,6 +26,7 @@ from typing import Any, TextIO
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.service import RPCError, RPCStatusCode
 
+from bot.catalog import SCENARIOS, Catalog
 from bot.config import ConfigError, Settings, load_dotenv_once
 from bot.logs import configure_logging, hard_exit
 from bot.parse import CancelCommand, HelpCommand, ListCommand, ParseError, RunCommand, StatusCommand, help_text, parse
@@ -190,13 +192,15 @@ def split_args(argv: Sequence[str]) -> tuple[set[str], str]:
 
 async def dispatch(argv: Sequence[str]) -> int:
     flags, text = split_args(argv)
-    settings = Settings.from_env(require_slack=False)
-    command = HelpCommand() if flags & set(HELP_FLAGS) else parse(text, max_values=settings.max_values)
+    settings = Settings.from_env(require_slack=False)  # a bad FANOUT_SCENARIOS file: ConfigError, exit 2
+    catalog = Catalog(SCENARIOS + settings.scenarios).for_channel("")  # no channel: scenarios offered everywhere
+    command = HelpCommand() if flags & set(HELP_FLAGS) else parse(text, max_values=settings.max_values,
+                                                                  catalog=catalog)
     if isinstance(command, ParseError):
         raise CliError(f"{terminal(command.problem)}\n{USAGE}")
     if isinstance(command, HelpCommand):
         print(USAGE + "\n")
-        print(terminal(help_text()))
+        print(terminal(help_text(catalog)))
         print("\nTerminal only: --fail-on-failure (exit 1 when a child failed), --json, --no-wait.")
         return 0
     try:

@@ -14,10 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.catalog import LAB, Catalog
+from bot.catalog import LAB, Catalog, Scenario
 from workflows.model import MAX_CHILD_WORKFLOWS, FanoutRequest, ValueRange
 from workflows.rules import FAIL_RULE_HELP, RuleError, parse_fail_rule
-from workflows.values import compress
 
 MAX_ATTEMPTS = 10
 MAX_DELAY_S = 3600.0
@@ -309,8 +308,13 @@ def option_names() -> str:
     return ", ".join(f"`{o.flag}`" for o in OPTIONS)
 
 
-def _values_text(values: tuple[int, ...]) -> str:
-    return " ".join(str(r.start) if r.start == r.end else f"{r.start}-{r.end}" for r in compress(values))
+def _scenario_line(scenario: Scenario, ranges_shown: int = 8) -> str:
+    """A scenario in the help: its name, its values (the first few ranges), its options and what it is."""
+    values = " ".join(_range_text(r) for r in scenario.values[:ranges_shown])
+    if len(scenario.values) > ranges_shown:
+        values += f" …({len(scenario.values) - ranges_shown:,} more ranges)"
+    options = f" {_code(scenario.options)}" if scenario.options else ""
+    return f"    ◦ {_code(scenario.name)}: {values}{options} — {escape_mrkdwn(scenario.help)}"
 
 
 def _range_text(r: ValueRange) -> str:
@@ -384,7 +388,7 @@ def help_text(catalog: Catalog = LAB) -> str:
     for sub in SUBCOMMANDS:
         lines.append(f"• {_code(f'/fanout {sub.name} {sub.args}'.rstrip())} — {sub.help}")
         if sub.name == "scenario":
-            lines += [f"    ◦ {_code(s.name)}: {_values_text(s.values)} — {s.help}" for s in catalog.scenarios]
+            lines += [_scenario_line(s) for s in catalog.scenarios]
     lines += ["", "*Options* (anywhere, each once; `--opt=value` and `—opt` work too)"]
     lines += [f"• {_code(o.syntax)} (default {o.default}) — {o.help}" for o in options(catalog)]
     lines += ["", "*Experiments*"]

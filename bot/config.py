@@ -8,10 +8,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from dotenv import load_dotenv
 
+from bot.catalog import Scenario
 from bot.queues import GROUPS, SlackBudget, default_per_minute
+from bot.scenarios import ScenarioError, load_scenarios
 from workflows.model import DEFAULT_TASK_QUEUE
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -117,6 +120,18 @@ def slack_budget() -> SlackBudget:
     return SlackBudget(**values)
 
 
+def scenarios(max_values: int) -> tuple[Scenario, ...]:
+    """FANOUT_SCENARIOS: the path of a TOML file of scenarios (bot.scenarios); empty: none. Read and checked
+    here, at start, so a mistake in it is one line and exit 2, never a command that fails later."""
+    path = os.environ.get("FANOUT_SCENARIOS", "").strip()
+    if not path:
+        return ()
+    try:
+        return load_scenarios(Path(path), max_values=max_values)
+    except ScenarioError as err:
+        raise ConfigError(f"FANOUT_SCENARIOS ({path}): {err}") from None
+
+
 def environment_name() -> str:
     """FANOUT_ENV: part of the bot's task queue names, so environments sharing a namespace stay apart."""
     raw = os.environ.get("FANOUT_ENV", "").strip() or "prod"
@@ -148,6 +163,7 @@ class Settings:
     cancel_policy: str = "starter"
     approvers: frozenset[str] = frozenset()  # who may approve runs (empty: anyone in the channel but the starter)
     approve_over: int = 0  # runs of more values than this wait for an approval (0: only with --approve)
+    scenarios: tuple[Scenario, ...] = ()  # the deployment's own (FANOUT_SCENARIOS), besides the lab's three
 
     @property
     def socket_mode(self) -> bool:
@@ -172,6 +188,7 @@ class Settings:
         if not api_url.endswith("/"):
             api_url += "/"
         progress_interval_s = _seconds("FANOUT_PROGRESS_INTERVAL", 3.0)
+        max_values = _int("FANOUT_MAX_VALUES", DEFAULT_MAX_VALUES, minimum=1)
         return cls(
             slack_bot_token=bot_token,
             slack_signing_secret=secret,
@@ -182,7 +199,7 @@ class Settings:
             task_queue=task_queue(),
             temporal_ui_url=(env.get("TEMPORAL_UI_URL", "").strip() or DEFAULT_UI_URL).rstrip("/"),
             temporal_namespace=env.get("TEMPORAL_NAMESPACE", "").strip() or "default",
-            max_values=_int("FANOUT_MAX_VALUES", DEFAULT_MAX_VALUES, minimum=1),
+            max_values=max_values,
             allowed_channels=_ids("FANOUT_ALLOWED_CHANNELS"),
             allowed_users=_ids("FANOUT_ALLOWED_USERS"),
             progress_interval_s=max(progress_interval_s, 0.5),
@@ -194,4 +211,5 @@ class Settings:
             cancel_policy=_choice("FANOUT_CANCEL_POLICY", CANCEL_POLICIES),
             approvers=_ids("FANOUT_APPROVERS"),
             approve_over=_int("FANOUT_APPROVE_OVER", 0, minimum=0),
+            scenarios=scenarios(max_values),
         )

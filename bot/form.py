@@ -123,7 +123,7 @@ def run_form(*, context: FormContext, request: FanoutRequest | None = None, scen
                                       initial_value=values_text(request) if request and not scenario else None)))
     choices = [_menu(s.name, f"{s.name}: {s.help}") for s in catalog.scenarios]
     picked = next((c for c in choices if c.value == scenario), None)
-    blocks.append(InputBlock(block_id=SCENARIO, label="…or one of the lab's scenarios", optional=True,
+    blocks.append(InputBlock(block_id=SCENARIO, label="…or a scenario", optional=True,
                              element=StaticSelectElement(action_id=ACTION, options=choices, initial_option=picked,
                                                          placeholder=_plain("Choose a scenario"))))
     for option in options(catalog):

@@ -19,6 +19,7 @@ from temporalio.service import RPCError
 
 from bot import queues
 from bot import search_attributes as sa
+from bot.catalog import SCENARIOS, Catalog, Scenario
 from bot.home import DailyStatsWorkflow, DayTotals, HomeUser, RunTotals, stats_id, utc_day
 from bot.home_view import LISTED, HomeData, HomeRun, home_view
 from bot.runs import run_id_of, ui_url
@@ -29,10 +30,13 @@ QUERY_TIMEOUT = timedelta(seconds=3)
 
 
 class HomeActivities:
-    def __init__(self, slack: AsyncWebClient, health: SlackHealth, ui_base: str) -> None:
+    def __init__(self, slack: AsyncWebClient, health: SlackHealth, ui_base: str,
+                 scenarios: tuple[Scenario, ...] = ()) -> None:
         self.slack = slack
         self.health = health
         self.ui_base = ui_base
+        # The Home has no channel: its buttons offer the scenarios that are offered everywhere.
+        self.catalog = Catalog(SCENARIOS + scenarios).for_channel("")
         self._workspace_url = ""
 
     @activity.defn
@@ -46,7 +50,7 @@ class HomeActivities:
         data = HomeData(user.user_id, [replace(r, progress=progress.get(r.run_id)) for r in running], finished,
                         totals)
         await call(self.health, "the Home tab", self.slack.views_publish, user_id=user.user_id,
-                   view=home_view(data))
+                   view=home_view(data, self.catalog))
 
     async def _runs(self, client: Client, base: str, user: HomeUser, *, running: bool) -> list[HomeRun]:
         if not (sa.is_slack_id(user.team_id) and sa.is_slack_id(user.user_id)) or "'" in base:

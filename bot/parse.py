@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.catalog import LAB, Catalog
+from bot.catalog import LAB, Catalog, Scenario
 from bot.commands import (
     APPROVE_TIMEOUT_S,
     REPORT_FIELDS,
@@ -26,7 +26,8 @@ from bot.commands import (
     usage_text,
 )
 from bot.schedule_spec import SpecError, When, split_spec
-from workflows.model import FanoutRequest, ValueRange
+from workflows.model import MAX_CHILD_WORKFLOWS, FanoutRequest, ValueRange
+from workflows.plugin import MAX_BATCH as MAX_PLUGIN_BATCH
 from workflows.values import batch_problem, compress, count_values, plan_batch_size
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "help_text",
     "parse",
     "usage_text",
+    "values_of",
 ]
 
 MAX_ABS_VALUE = 10**12
@@ -143,6 +145,18 @@ def parse(text: str, *, max_values: int, catalog: Catalog = LAB) -> Command | Pa
         return ParseError(str(problem), problem.field)
 
 
+def values_of(text: str) -> list[ValueRange] | ParseError:
+    """Values alone (``1-15 20``), as /fanout reads them, and no options: a scenario file's ``values``."""
+    tokens = _tokens(text)
+    try:
+        if any(_is_option(t) for t in tokens):
+            raise _Problem("Values are numbers and ranges only; options go in a scenario's `options`.", "values")
+        _, parts = _read(tokens, in_scenario=False)
+    except _Problem as problem:
+        return ParseError(str(problem), problem.field)
+    return _merge(parts) if parts else ParseError(f"No values to fan out; {_VALUES_HOWTO}.", "values")
+
+
 def _decoded(text: str) -> str:
     # Slack sends &, < and > as entities; decode them (every echo is escaped again).
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
@@ -197,8 +211,35 @@ def _merge(parts: list[ValueRange]) -> list[ValueRange]:
     return out + compress(singles)
 
 
-def _run(tokens: list[str], table: _Table, scenario: str = "", preset: tuple[int, ...] = ()) -> RunCommand:
-    """Values and options, in any order; a scenario brings its own values."""
+def _run(tokens: list[str], table: _Table, scenario: Scenario | None = None) -> RunCommand:
+    """Values and options, in any order; a scenario brings its own values, and its own options, which the
+    user's override."""
+    changes, parts = _read(tokens, in_scenario=scenario is not None)
+    if scenario is not None:  # its options were checked when its file was loaded (bot.scenarios)
+        changes = {**_read(_tokens(scenario.options), in_scenario=True)[0], **changes}
+    ranges = _merge(parts) if scenario is None else [ValueRange(r.start, r.end) for r in scenario.values]
+    total = count_values(ranges)
+    if total == 0:
+        raise _Problem(f"No values to fan out; {_VALUES_HOWTO}.", "values")
+    max_values = table.max_values
+    if total > max_values:
+        raise _Problem(
+            f"That is {total:,} values; the limit is {max_values:,} per run (FANOUT_MAX_VALUES). "
+            "Split it into smaller runs.", "values" if scenario is None else "scenario",
+        )
+    report = {k: changes.pop(k) for k in REPORT_FIELDS if k in changes}
+    _check_child_type(changes, table.catalog, total)
+    request = FanoutRequest(ranges=ranges, **changes)
+    too_big = batch_problem(total, plan_batch_size(total, request.batch_size))
+    if too_big:
+        raise _Problem(too_big + ".", "batch")
+    approve_s = float(report.get("approve_timeout_s", APPROVE_TIMEOUT_S)) if report.get("approve") else 0.0
+    return RunCommand(request=request, value_count=total, scenario=scenario.name if scenario else "",
+                      approve_timeout_s=approve_s)
+
+
+def _read(tokens: list[str], *, in_scenario: bool) -> tuple[Changes, list[ValueRange]]:
+    """The options' changes and the values, in any order; a scenario takes options only."""
     changes: Changes = {}
     seen: set[str] = set()
     parts: list[ValueRange] = []
@@ -207,7 +248,7 @@ def _run(tokens: list[str], table: _Table, scenario: str = "", preset: tuple[int
         token = tokens[i]
         i += 1
         if not _is_option(token):
-            if scenario:
+            if in_scenario:
                 raise _Problem(f"A scenario brings its own values; remove {show(token)}, or run the values without it.",
                                "values")
             try:
@@ -232,27 +273,10 @@ def _run(tokens: list[str], table: _Table, scenario: str = "", preset: tuple[int
             changes.update(option.apply(arg or ""))
         except OptionError as err:
             raise _Problem(str(err), option.name) from None
-    ranges = _merge(parts) if not scenario else compress(preset)
-    total = count_values(ranges)
-    if total == 0:
-        raise _Problem(f"No values to fan out; {_VALUES_HOWTO}.", "values")
-    max_values = table.max_values
-    if total > max_values:
-        raise _Problem(
-            f"That is {total:,} values; the limit is {max_values:,} per run (FANOUT_MAX_VALUES). "
-            "Split it into smaller runs.", "scenario" if scenario else "values",
-        )
-    report = {k: changes.pop(k) for k in REPORT_FIELDS if k in changes}
-    _check_child_type(changes, table.catalog)
-    request = FanoutRequest(ranges=ranges, **changes)
-    too_big = batch_problem(total, plan_batch_size(total, request.batch_size))
-    if too_big:
-        raise _Problem(too_big + ".", "batch")
-    approve_s = float(report.get("approve_timeout_s", APPROVE_TIMEOUT_S)) if report.get("approve") else 0.0
-    return RunCommand(request=request, value_count=total, scenario=scenario, approve_timeout_s=approve_s)
+    return changes, parts
 
 
-def _check_child_type(changes: Changes, catalog: Catalog) -> None:
+def _check_child_type(changes: Changes, catalog: Catalog, total: int) -> None:
     """A child type some worker serves. A team's own child fails and takes its time on its own: the lab's
     `--fail` and `--delay` do not apply to it (it runs with ``fail="none"``)."""
     name = changes.get("child_type", "double")
@@ -266,6 +290,18 @@ def _check_child_type(changes: Changes, catalog: Catalog) -> None:
         flag = "--fail" if changes.get("fail", "none") != "none" else "--delay"
         raise _Problem(f"`{flag}` shapes the lab's children; {show(name)} fails and takes its time on its own. "
                        f"Remove `{flag}`.", "fail" if flag == "--fail" else "delay")
+    requested = int(changes.get("batch_size", 0))
+    assert child.plugin is not None
+    if not child.plugin.activity and (requested > 1 or total > MAX_CHILD_WORKFLOWS):
+        # A team's workflow takes one value by its contract: a run of it is one child workflow per value.
+        raise _Problem(f"{show(name)} is a workflow of one value: a run of it is one child workflow per value, "
+                       f"at most {MAX_CHILD_WORKFLOWS:,} values (no `--batch`).",
+                       "batch" if requested > 1 else "values")
+    if requested > MAX_PLUGIN_BATCH:
+        raise _Problem(f"`--batch` for {show(name)} is at most {MAX_PLUGIN_BATCH:,} values per child (its results "
+                       "are JSON, up to 1,000 bytes each).", "batch")
+    if not requested and plan_batch_size(total) > MAX_PLUGIN_BATCH:
+        changes["batch_size"] = MAX_PLUGIN_BATCH
     changes["fail"], changes["plugin"] = "none", child.plugin
 
 
@@ -294,9 +330,12 @@ def _scenario(args: list[str], table: _Table) -> RunCommand:
     if not args:
         raise _Problem(f"`scenario` needs a name: {names}, e.g. `/fanout scenario large-scale`.")
     scenario = table.catalog.scenario(args[0].lower())
+    if scenario is None and args[0].lower() in table.catalog.elsewhere:
+        raise _Problem(f"The scenario {show(args[0])} is offered in other channels, not here; the scenarios here "
+                       f"are {names}.", "scenario")
     if scenario is None:
         raise _Problem(f"Unknown scenario {show(args[0])}; the scenarios are {names}.", "scenario")
-    return _run(args[1:], table, scenario=scenario.name, preset=scenario.values)
+    return _run(args[1:], table, scenario)
 
 
 def _no_args(name: str, args: list[str]) -> None:

@@ -129,7 +129,7 @@ class BotWorkers:
         await sa.check(client)
         slack = activity_slack_client(self.settings)
         report = SlackReport(slack, self.health)
-        home = HomeActivities(slack, self.health, self.settings.temporal_ui_url)
+        home = HomeActivities(slack, self.health, self.settings.temporal_ui_url, self.settings.scenarios)
         async with AsyncExitStack() as stack:
             for worker in build_workers(client, self.settings, self.workflow_queue, report, home):
                 await stack.enter_async_context(worker)

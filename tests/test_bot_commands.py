@@ -367,7 +367,7 @@ async def test_errors_are_private_escaped_and_say_how(bot: BotUnderTest) -> None
         "1 2 --retries 0": "`--retries` needs a whole number",
         "1 2 --delay 5-1": "`--delay` needs seconds",
         "1 2 --batch 0": "`--batch` needs at least 1",
-        "1 2 --child cube": "unknown child type",
+        "1 2 --child cube": "No worker serves the child type",
         "list me": "`list` takes nothing",
         "1 & 2": "is not a number or a range",
     }

@@ -236,6 +236,7 @@ def test_child_types() -> None:
 WRITER = ChildType("write-file", "one file per value", plugin=ChildPlugin("q.child.write-file", "PluginChildWorkflow",
                                                                          "write_value"))
 TEAM = Catalog(child_types=LAB_CHILD_TYPES + (WRITER,))
+COUNTDOWN = ChildType("countdown", "a workflow", plugin=ChildPlugin("q.child.countdown", "CountdownWorkflow"))
 
 
 def test_a_team_child_type_runs_without_the_labs_failures_and_delays() -> None:
@@ -248,6 +249,16 @@ def test_a_team_child_type_runs_without_the_labs_failures_and_delays() -> None:
         refused = parse(text, max_values=100, catalog=TEAM)
         assert isinstance(refused, ParseError) and f"`{flag}` shapes the lab's children" in refused.problem
     assert isinstance(parse("1 --child write-file", max_values=100), ParseError)  # not served: refused
+    batched = parse("1-10 --child write-file --batch 5", max_values=10_000, catalog=TEAM)
+    assert isinstance(batched, RunCommand) and batched.request.batch_size == 5
+    many = parse("1-1000000 --child write-file", max_values=1_000_000, catalog=TEAM)
+    assert isinstance(many, RunCommand) and many.request.batch_size == 1000  # a team's batches: 1,000 at most
+    refused = parse("1-5000 --child write-file --batch 2000", max_values=10_000, catalog=TEAM)
+    assert isinstance(refused, ParseError) and "at most 1,000 values per child" in refused.problem
+    counting = Catalog(child_types=LAB_CHILD_TYPES + (COUNTDOWN,))
+    for text in ("1-10 --child countdown --batch 5", "1-1001 --child countdown"):
+        refused = parse(text, max_values=10_000, catalog=counting)
+        assert isinstance(refused, ParseError) and "one child workflow per value" in refused.problem
     assert "`write-file` one file per value" in help_text(TEAM) and "write-file" not in help_text()
 
 

@@ -225,7 +225,8 @@ async def test_the_app_home_shows_the_users_runs_and_the_days_totals(surfaces: B
     await send(surfaces, app_home_opened(user, tab="messages"))
     await asyncio.gather(*(send(surfaces, app_home_opened(user)) for _ in range(6)))
     await asyncio.sleep(3)
-    assert published + 1 <= fake.home_publishes(user) <= published + 3
+    # 7 opens (one still pending from the loop above may add its own): fewer publishes than opens.
+    assert published + 1 <= fake.home_publishes(user) <= published + 4
 
     # A run of theirs finishing redraws their tab.
     before = fake.home_publishes(user)

@@ -38,9 +38,9 @@ def register(app: AsyncApp, ctx: Context) -> None:
         if not command.get("text", "").strip():  # `/fanout` alone: the form, for this channel
             await ack()
             await open_form(client, command.get("trigger_id", ""), FormContext(channel_id=channel_id), respond,
-                            await ctx.catalog())
+                            await ctx.catalog(channel_id))
             return
-        catalog = await ctx.catalog()
+        catalog = await ctx.catalog(channel_id)  # a scenario limited to other channels is refused here
         parsed = parse(command.get("text", ""), max_values=ctx.settings.max_values, catalog=catalog)
         if isinstance(parsed, ParseError):
             await ack(**error_message(parsed.problem, usage_text()).as_ack())

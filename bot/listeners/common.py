@@ -30,9 +30,11 @@ class Context:
     waiting: Waiting  # schedules, approvals, Workflow Builder steps
     child_types: ServedChildTypes  # which child types some worker serves now
 
-    async def catalog(self) -> Catalog:
-        """What the parser, the help and the form offer here: scenarios, and child types workers serve."""
-        return Catalog(SCENARIOS, await self.child_types.child_types())
+    async def catalog(self, channel_id: str) -> Catalog:
+        """What the parser, the help and the form offer in a channel ("": none is known, as on the Home): the
+        scenarios offered there (the lab's and FANOUT_SCENARIOS'), and the child types workers serve."""
+        scenarios = SCENARIOS + self.settings.scenarios
+        return Catalog(scenarios, await self.child_types.child_types()).for_channel(channel_id)
 
 
 def refusal(settings: Settings, user_id: str, channel_id: str) -> str | None:
