@@ -138,6 +138,7 @@ class ServedChildTypes:
 
     client: Callable[[], Awaitable[Client]]
     fanout_queue: str
+    warn: bool = True  # log when Temporal does not answer (the CLI says so itself)
     _read_at: float = -1e9
     _types: tuple[ChildType, ...] = LAB_CHILD_TYPES
 
@@ -146,7 +147,8 @@ class ServedChildTypes:
             try:  # within a command's 3 s, whatever Temporal does
                 await asyncio.wait_for(self._read(), READ_BUDGET_S)
             except TimeoutError:
-                log.warning("could not read which child types workers serve within %.0f s", READ_BUDGET_S)
+                log.log(logging.WARNING if self.warn else logging.DEBUG,
+                        "could not read which child types workers serve within %.0f s", READ_BUDGET_S)
         return self._types
 
     async def _read(self) -> None:
@@ -158,7 +160,8 @@ class ServedChildTypes:
             details = await asyncio.gather(*(_identities(client, catalog_queue(self.fanout_queue, name))
                                              for name in names))
         except Exception as err:
-            log.warning("could not read which child types workers serve: %s", err)
+            log.log(logging.WARNING if self.warn else logging.DEBUG,
+                    "could not read which child types workers serve: %s", err)
             return
         served = [child for name, identities in zip(names, details, strict=True)
                   if (child := _announced(name, identities)) is not None]

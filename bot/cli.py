@@ -27,6 +27,7 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureEr
 from temporalio.service import RPCError, RPCStatusCode
 
 from bot.catalog import SCENARIOS, Catalog
+from bot.child_types import ServedChildTypes
 from bot.config import ConfigError, Settings, load_dotenv_once
 from bot.logs import configure_logging, hard_exit
 from bot.parse import CancelCommand, HelpCommand, ListCommand, ParseError, RunCommand, StatusCommand, help_text, parse
@@ -193,7 +194,9 @@ def split_args(argv: Sequence[str]) -> tuple[set[str], str]:
 async def dispatch(argv: Sequence[str]) -> int:
     flags, text = split_args(argv)
     settings = Settings.from_env(require_slack=False)  # a bad FANOUT_SCENARIOS file: ConfigError, exit 2
-    catalog = Catalog(SCENARIOS + settings.scenarios).for_channel("")  # no channel: scenarios offered everywhere
+    # No channel: the scenarios offered everywhere; the child types workers serve (the lab's if Temporal is down).
+    served = ServedChildTypes(lambda: connect(timeout_s=5.0), settings.task_queue, warn=False)
+    catalog = Catalog(SCENARIOS + settings.scenarios, await served.child_types()).for_channel("")
     command = HelpCommand() if flags & set(HELP_FLAGS) else parse(text, max_values=settings.max_values,
                                                                   catalog=catalog)
     if isinstance(command, ParseError):

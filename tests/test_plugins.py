@@ -135,6 +135,20 @@ async def test_a_run_of_a_teams_child_type_is_cancelled_like_any_run(team_bot: B
     assert child.status is not None and child.status.name == "CANCELED"
 
 
+async def test_the_terminal_cli_runs_a_teams_child_type(team_bot: BotUnderTest, temporal_address: str,
+                                                      tmp_path: Path):
+    from tests.entrypoints import PYTHON, child_env, run
+
+    queue = team_bot.bot.settings.task_queue  # type: ignore[attr-defined]
+    env = child_env(TEMPORAL_ADDRESS=temporal_address, FANOUT_TASK_QUEUE=queue)
+    code, out, err = await run([PYTHON, "-m", "bot.cli", "--json", "7", "8", "--child", "write-file"], env)
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["success_count"] == 2 and (tmp_path / "files" / "value-8.json").exists()
+    code, out, _ = await run([PYTHON, "-m", "bot.cli", "help"], env)
+    assert code == 0 and "write-file" in out and "writes one JSON file per value" in out
+
+
 async def test_a_child_type_no_worker_serves_is_refused_before_anything_starts(
         fake_slack: FakeSlack, client: Client, temporal_address: str):
     queue = f"plain-{uuid.uuid4().hex[:8]}"  # workers without the plugin
