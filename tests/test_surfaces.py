@@ -230,7 +230,8 @@ async def test_the_app_home_shows_the_users_runs_and_the_days_totals(surfaces: B
 
     # A run of theirs finishing redraws their tab.
     before = fake.home_publishes(user)
-    await client.get_workflow_handle(ids[2]).signal("request_cancel", user)
+    [going] = [m for m in runs(fake, channel) if "--delay 600" in json.dumps(m.blocks)]  # messages come in any order
+    await client.get_workflow_handle(run_id(going)).signal("request_cancel", user)
     await fake.wait_for(lambda: fake.home_publishes(user) > before, timeout=20)
     assert "Your runs going* · none right now" in json.dumps(fake.home_tabs[user], ensure_ascii=False)
 
