@@ -69,7 +69,7 @@ class ValueRows:
 
     async def _rows(self) -> AsyncIterator[ValueRow]:
         async for values, outcome in self.batches():
-            for row in (_per_value_rows(values, outcome) if isinstance(outcome, FanoutResult)
+            for row in (per_value_rows(values, outcome) if isinstance(outcome, FanoutResult)
                         else _batch_rows(values, outcome)):
                 yield row
 
@@ -162,7 +162,7 @@ def _batch_rows(values: list[int], outcome: BatchOutput | BaseException | None) 
             yield ValueRow(value, "failed", None, "no result", attempts)
 
 
-def _per_value_rows(values: Iterable[int], result: FanoutResult) -> Iterator[ValueRow]:
+def per_value_rows(values: Iterable[int], result: FanoutResult) -> Iterator[ValueRow]:
     """Per-value runs list every finished value; match them to the request's values in order
     (duplicates included), the rest never finished."""
     successes: dict[int, deque[SuccessfulResult]] = {}

@@ -18,7 +18,7 @@ from temporalio.testing import ActivityEnvironment
 from bot.csv_export import write_csv
 from bot.devslack import FakeSlack, SlackLimits
 from bot.report import SlackReport
-from bot.results import ValueRow, failed_values, value_rows
+from bot.results import ValueRow, ValueRows, failed_values, value_rows
 from bot.runs import PostResult, RunInfo
 from bot.slack_calls import SlackHealth
 from workflows.fanin import Fold
@@ -335,3 +335,76 @@ async def test_write_csv_streams_rows(tmp_path) -> None:
     path = tmp_path / "x.csv"
     assert await write_csv(rows(), str(path)) == 2
     assert path.read_bytes() == b"value,status,result,error,attempts\r\n1,succeeded,2,,1\r\n2,cancelled,,,0\r\n"
+
+
+class PairRows(ValueRows):
+    """ValueRows over ready (values, outcome) pairs, as bot.results reads them from a run's batches."""
+
+    def __init__(self, pairs: list) -> None:
+        super().__init__(None, "pairs", None, None, 0)  # type: ignore[arg-type]
+        self.pairs = pairs
+
+    async def batches(self):
+        for pair in self.pairs:
+            yield pair
+
+
+async def one_row_at_a_time(rows: ValueRows):
+    async for row in rows:  # not a ValueRows: write_csv's csv.writer path, the reference
+        yield row
+
+
+async def test_write_csv_a_batch_at_a_time_is_byte_identical_to_csv_writer(tmp_path) -> None:
+    from temporalio.exceptions import ApplicationError, CancelledError
+
+    from workflows.model import FailedChild, SuccessfulResult
+
+    per_value = FanoutResult(
+        total_children=5, successful_results=[SuccessfulResult(1, 2), SuccessfulResult(3, 6, attempts=2),
+                                              SuccessfulResult(3, 6)],
+        failed_children=[FailedChild(2, "Simulated failure for value 2", attempts=3),
+                         FailedChild(4, 'bad "4", or\nworse', kind="X")],
+        success_count=3, failure_count=2, success_rate=0.6)
+    pairs = [
+        ([1, 2, 3, 3, 4, 5], per_value),  # a per-value run: duplicates matched in order, 5 never finished
+        ([10, 11, 12, 13, 14], BatchOutput(  # the lab's batch with retries: attempts per value, one cancelled
+            results=[20, None, 24, None, None], failures=[[1, 0, 3], [3, 1, 2]], kinds=["Comma", "Quote"],
+            templates={"Comma": "failed, value {value}", "Quote": 'the "value" {value} {value}'},
+            attempts=[1, 3, 2, 2, 2], cancelled=[4])),
+        ([-3, -2, -1, 0], BatchOutput(results=[-6, None, None, 0], failures=[[1, 0, 1]], kinds=["Bare"])),
+        ([20, 21, 22, 23, 24], BatchOutput(  # a team's batch: JSON results, each failure's own message
+            results=[{"a": [1, "x,y"]}, None, "é\"q\"", True, [1.5, None]], failures=[[1, 0, 2]],
+            kinds=["Boom"], templates={"Boom": "boom {value}"}, messages=["line one\r\nline two"])),
+        ([30, 31], None),  # never started
+        ([40, 41], CancelledError("cancelled")),  # cancelled as a whole
+        ([50, 51], ApplicationError('batch failed: "timeout", giving up')),  # failed as a whole
+        ([60, 61, 62], BatchOutput(results=[None, 122, None])),  # no result and no failure: "no result"
+        (list(range(100, 30_100)), BatchOutput(  # a large batch (progress marks), every third value failing
+            results=[None if v % 3 == 0 else v * 2 for v in range(100, 30_100)],
+            failures=[[i, 0, 1] for i, v in enumerate(range(100, 30_100)) if v % 3 == 0],
+            kinds=["SimulatedFailure"], templates={"SimulatedFailure": "Simulated failure for value {value}"})),
+    ]
+    rows = PairRows(pairs)
+    fast, reference = tmp_path / "fast.csv", tmp_path / "reference.csv"
+    marks: list[int] = []
+    assert await write_csv(rows, str(fast), on_progress=marks.append) == 30_029
+    assert await write_csv(one_row_at_a_time(rows), str(reference)) == 30_029
+    assert fast.read_bytes() == reference.read_bytes()
+    assert marks == [10_000, 20_000, 30_000]
+    table = list(csv.reader(io.StringIO(fast.read_bytes().decode(), newline="")))
+    assert table[1:7] == [["1", "succeeded", "2", "", "1"], ["2", "failed", "", "Simulated failure for value 2", "3"],
+                          ["3", "succeeded", "6", "", "2"], ["3", "succeeded", "6", "", "1"],
+                          ["4", "failed", "", 'bad "4", or\nworse', "1"], ["5", "cancelled", "", "", "0"]]
+    assert table[7:12] == [["10", "succeeded", "20", "", "1"], ["11", "failed", "", "failed, value 11", "3"],
+                           ["12", "succeeded", "24", "", "2"], ["13", "failed", "", 'the "value" 13 13', "2"],
+                           ["14", "cancelled", "", "", "2"]]
+    assert table[16:21] == [["20", "succeeded", '{"a":[1,"x,y"]}', "", "1"],
+                            ["21", "failed", "", "line one\r\nline two", "2"],
+                            ["22", "succeeded", '"é\\"q\\""', "", "1"], ["23", "succeeded", "true", "", "1"],
+                            ["24", "succeeded", "[1.5,null]", "", "1"]]
+    assert table[21:31] == [["30", "cancelled", "", "", "0"], ["31", "cancelled", "", "", "0"],
+                            ["40", "cancelled", "", "", "0"], ["41", "cancelled", "", "", "0"],
+                            ["50", "failed", "", 'batch failed: "timeout", giving up', "1"],
+                            ["51", "failed", "", 'batch failed: "timeout", giving up', "1"],
+                            ["60", "failed", "", "no result", "1"], ["61", "succeeded", "122", "", "1"],
+                            ["62", "failed", "", "no result", "1"], ["100", "succeeded", "200", "", "1"]]
