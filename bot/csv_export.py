@@ -2,7 +2,7 @@
 
 Posted for runs too big to list in the summary: more than CSV_MIN_VALUES values, or whenever the
 result's lists are samples. Rows are streamed into a temporary file in value order, one batch at a
-time, then sent with ``files_upload_v2`` (which reads the file as bytes: ~35 MB for 1,000,000 values).
+time, then streamed to Slack from disk (bot.upload: ~39 MB for 1,000,000 values, never in memory at once).
 
 Written from bot.results.ValueRows.batches() when the rows come from there: each batch's lines in one
 comprehension over its (value, result) pairs, the lab's int results written as they are, each failure kind's

@@ -14,6 +14,7 @@ import os
 import tempfile
 import time
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -38,6 +39,7 @@ from bot.runs import (
 )
 from bot.slack_calls import SlackHealth, call, file_names, find_message, maybe_done
 from bot.timeline import format_secs, format_speedup, render_timeline_png, speedup
+from bot.upload import upload_file
 from workflows.model import FanoutResult, Progress
 
 log = logging.getLogger("fanout.report")
@@ -212,7 +214,10 @@ class SlackReport:
         await call(self.health, what, self.slack.chat_update, **kwargs)
 
     async def _upload(self, run: RunInfo, **kwargs: Any) -> None:
-        await call(self.health, f"the upload of {kwargs['filename']}", self.slack.files_upload_v2,
+        """``content`` (bytes) through files_upload_v2; a ``file`` on disk streamed (bot.upload: the CSV of a
+        million values never sits in the bot's memory)."""
+        upload = partial(upload_file, self.slack) if "file" in kwargs else self.slack.files_upload_v2
+        await call(self.health, f"the upload of {kwargs['filename']}", upload,
                    channel=run.channel_id, thread_ts=run.thread_ts or None, **kwargs)
 
     async def _thread(self, run: RunInfo) -> list[dict[str, Any]]:
