@@ -1,6 +1,8 @@
 """Fan-outs above every threshold, against the real dev server: per-value -> batched (1,001),
-batched without shards (2,500), sharded (25,000 in 250 batches), cancel at size, history size,
-and every value's row in the CSV (also through the fake Slack Web API)."""
+batched without shards (2,500), sharded (25,000 in 250 batches), batches of 10,000, shards of 25
+batches (260,000 values; 1,000,000 as planned), a batch working in steps and one cancelled between
+them, cancel at each size, history size, and every value's row in the CSV (also through the fake Slack
+Web API; the CSV written a batch at a time is byte for byte csv.writer's)."""
 
 from __future__ import annotations
 
@@ -21,10 +23,26 @@ from bot.report import SlackReport
 from bot.results import ValueRow, ValueRows, failed_values, value_rows
 from bot.runs import PostResult, RunInfo
 from bot.slack_calls import SlackHealth
+from workflows.batch import progress_steps
 from workflows.fanin import Fold
-from workflows.model import MAX_STARTING_CHILDREN, BatchOutput, FanoutRequest, FanoutResult, Progress, ValueRange
+from workflows.model import (
+    MAX_BATCH_SIZE,
+    MAX_STARTING_CHILDREN,
+    BatchOutput,
+    FanoutRequest,
+    FanoutResult,
+    Progress,
+    ValueRange,
+)
 from workflows.parent import ParentWorkflow
-from workflows.values import batches_per_workflow, chunk_ranges, count_values, plan_batch_size, plan_shards
+from workflows.values import (
+    batch_problem,
+    batches_per_workflow,
+    chunk_ranges,
+    count_values,
+    plan_batch_size,
+    plan_shards,
+)
 
 
 def wid(prefix: str) -> str:
@@ -285,6 +303,181 @@ async def test_cancel_while_batches_wait_to_retry(client: Client, task_queue: st
     assert rows[0] == ValueRow(1, "succeeded", 2, "", 1)
     assert rows[1].status == "cancelled" and rows[1].attempts >= 2
 
+
+
+# -- every shape the thresholds make: batches of 10,000, shards of 25, batches working in steps ---------------
+
+def test_batch_cap_and_steps() -> None:
+    assert batch_problem(30_000, MAX_BATCH_SIZE) is None and batch_problem(30_000, MAX_BATCH_SIZE + 1) is not None
+    # Steps of SHARD_PROGRESS_INTERVAL_S (1.5 s): none below two intervals, at most BATCH_PROGRESS_STEPS_MAX.
+    assert [progress_steps(d) for d in (0.0, 2.9, 3.0, 4.5, 15.0, 600.0)] == [1, 1, 2, 3, 10, 10]
+    # Shards of 25 batches from batches of 9,616 values up (the lab's ints): 26 batches are 2 shards.
+    assert batches_per_workflow(9_615) == 26 and batches_per_workflow(9_616) == 25 and plan_shards(26, 10_000) == 2
+
+
+async def test_batches_of_10000(client: Client, task_queue: str) -> None:
+    request = FanoutRequest([ValueRange(1, 25_000), ValueRange(40_001, 45_000)], fail="mod:4", batch_size=10_000)
+    handle = await start(client, task_queue, request, "b10k")
+    result = await asyncio.wait_for(handle.result(), 60)
+    values = [*range(1, 25_001), *range(40_001, 45_001)]
+    fails = sum(1 for v in values if v % 4 == 0)
+    assert (result.batch_size, result.child_workflow_count, result.shard_count) == (10_000, 3, 0)
+    assert (result.total_children, result.success_count, result.failure_count, result.cancelled_count) == (
+        30_000, 30_000 - fails, fails, 0)
+    assert result.status == "completed" and result.failure_groups == {"SimulatedFailure": fails}
+    assert [s.index for s in result.spans] == [0, 1, 2]
+    for k in range(3):  # the root started each batch itself, at its run-wide id
+        assert (await client.get_workflow_handle(f"{handle.id}-b{k}").describe()).parent_id == handle.id
+    rows = await rows_of(client, handle.id, result)
+    assert [r.value for r in rows] == values
+    assert rows[3] == ValueRow(4, "failed", None, "Simulated failure for value 4", 1)
+    assert rows[25_000] == ValueRow(40_001, "succeeded", 80_002, "", 1)
+    assert rows[-1] == ValueRow(45_000, "failed", None, "Simulated failure for value 45000", 1)
+    assert sum(r.status == "failed" for r in rows) == fails
+
+
+async def test_cancel_batches_of_10000(client: Client, task_queue: str) -> None:
+    # Ten batches of 10,000 sleeping 0.1-2.9 s (one step each): cancelled once the first is done, the finished
+    # ones keep their results and the sleeping ones are cancelled whole.
+    request = FanoutRequest([ValueRange(1, 100_000)], fail="none", batch_size=10_000, delay_min_s=0.1,
+                            delay_max_s=2.9)
+    handle = await start(client, task_queue, request, "xb10k")
+    for _ in range(300):
+        if (await handle.query(ParentWorkflow.progress)).finished:
+            break
+        await asyncio.sleep(0.05)
+    await handle.signal(ParentWorkflow.request_cancel, "U5")
+    result = await asyncio.wait_for(handle.result(), 60)
+    assert (result.status, result.cancelled_by, result.failure_count) == ("cancelled", "U5", 0)
+    done = result.success_count // 10_000
+    assert result.success_count == done * 10_000 and 0 < done < 10
+    assert result.cancelled_count == 100_000 - result.success_count
+    batches = dict(await closed_children(client, handle.id))
+    assert sorted(batches) == sorted(f"{handle.id}-b{k}" for k in range(10))
+    statuses = list(batches.values())
+    assert statuses.count(WorkflowExecutionStatus.COMPLETED) == done
+    assert statuses.count(WorkflowExecutionStatus.CANCELED) == 10 - done
+    rows = await rows_of(client, handle.id, result)
+    assert [r.value for r in rows] == list(range(1, 100_001))
+    assert sum(r.status == "succeeded" for r in rows) == result.success_count
+    assert {r for r in rows if r.status == "cancelled"} == {ValueRow(r.value, "cancelled", None, "", 0)
+                                                            for r in rows if r.status == "cancelled"}
+
+
+@pytest.fixture(scope="module")
+async def run_260k(client: Client, task_queue: str) -> tuple[str, FanoutResult]:
+    # 26 batches of 10,000: a workflow owns 25 of them at most (7 MB of results at worst), so 2 shards.
+    request = FanoutRequest([ValueRange(1, 260_000)], fail="mod:5", batch_size=10_000)
+    handle = await start(client, task_queue, request, "s260k")
+    return handle.id, await asyncio.wait_for(handle.result(), 120)
+
+
+async def test_shards_of_25_batches(client: Client, run_260k: tuple[str, FanoutResult]) -> None:
+    run_id, result = run_260k
+    assert (result.batch_size, result.child_workflow_count, result.shard_count) == (10_000, 26, 2)
+    assert (result.total_children, result.success_count, result.failure_count) == (260_000, 208_000, 52_000)
+    assert result.status == "completed" and result.cancelled_count == 0
+    assert [s.index for s in result.spans] == list(range(26))
+    assert [f.value for f in result.failed_children] == list(range(5, 501, 5))  # the first 100, in order
+    describe = [await client.get_workflow_handle(f"{run_id}-{child}").describe()
+                for child in ("s0", "s1", "b24", "b25")]
+    assert [d.parent_id for d in describe] == [run_id, run_id, f"{run_id}-s0", f"{run_id}-s1"]
+    shard_0 = await client.get_workflow_handle(f"{run_id}-s0", result_type=FanoutResult).result()
+    assert (shard_0.child_workflow_count, shard_0.success_count + shard_0.failure_count) == (25, 250_000)
+    rows = await rows_of(client, run_id, result)
+    assert len(rows) == 260_000 and [r.value for r in rows[::9_999]] == list(range(1, 260_001, 9_999))
+    assert rows[249_999] == ValueRow(250_000, "failed", None, "Simulated failure for value 250000", 1)
+    assert rows[250_000] == ValueRow(250_001, "succeeded", 500_002, "", 1)  # the first value of shard 1
+    assert sum(r.status == "failed" for r in rows) == 52_000
+    events, size = await history_size(client, f"{run_id}-s0")
+    assert size < 7_000_000, (events, size)  # 25 batch results of 10,000 values in one history
+
+
+async def test_a_million_values_as_planned(client: Client, task_queue: str, tmp_path) -> None:
+    # The plan itself (no --batch): 100 batches of 10,000 in 4 shards of 25, every value in the CSV.
+    handle = await start(client, task_queue, FanoutRequest([ValueRange(1, 1_000_000)]), "m1")
+    result = await asyncio.wait_for(handle.result(), 120)
+    assert (result.batch_size, result.child_workflow_count, result.shard_count) == (10_000, 100, 4)
+    assert (result.success_count, result.failure_count, result.cancelled_count) == (500_000, 500_000, 0)
+    assert [s.index for s in result.spans] == list(range(100))
+    assert (await client.get_workflow_handle(f"{handle.id}-b99").describe()).parent_id == f"{handle.id}-s3"
+    assert sorted(wf_id for wf_id, _ in await closed_children(client, handle.id)) == [
+        f"{handle.id}-s{k}" for k in range(4)]
+    path = tmp_path / "m1.csv"
+    assert await write_csv(value_rows(client, handle.id, result), str(path)) == 1_000_000
+    with open(path, "rb") as f:
+        lines = f.read().split(b"\r\n")
+    assert (lines[1], lines[1_000_000], lines[-1]) == (
+        b"1,succeeded,2,,1", b"1000000,failed,,Simulated failure for value 1000000,1", b"")
+    assert len(lines) == 1_000_002
+
+async def test_cancel_shards_of_25_batches(client: Client, task_queue: str) -> None:
+    request = FanoutRequest([ValueRange(1, 260_000)], batch_size=10_000, delay_min_s=0.1, delay_max_s=2.9)
+    handle = await start(client, task_queue, request, "xs260k")
+    for _ in range(300):
+        if (await handle.query(ParentWorkflow.progress)).finished:
+            break
+        await asyncio.sleep(0.05)
+    await handle.cancel()
+    result = await asyncio.wait_for(handle.result(), 60)
+    assert result.status == "cancelled" and result.shard_count == 2
+    assert result.success_count == result.failure_count > 0  # whole batches of 10,000, half of them even
+    assert result.cancelled_count > 0 and result.cancelled_count % 10_000 == 0
+    assert result.success_count + result.failure_count + result.cancelled_count == 260_000
+    shards = dict(await closed_children(client, handle.id))
+    assert sorted(shards) == [f"{handle.id}-s0", f"{handle.id}-s1"]
+    assert set(shards.values()) == {WorkflowExecutionStatus.COMPLETED}  # each returned what it had
+    shard_results = [await client.get_workflow_handle(f"{handle.id}-s{k}", result_type=FanoutResult).result()
+                     for k in range(2)]
+    assert sum(r.cancelled_count for r in shard_results) == result.cancelled_count
+    assert len(await closed_children(client, f"{handle.id}-s0")) == 25
+    rows = await rows_of(client, handle.id, result)
+    assert sum(r.status == "cancelled" for r in rows) == result.cancelled_count and len(rows) == 260_000
+
+
+STEPS = FanoutRequest([ValueRange(1, 3000)], batch_size=3000, delay_min_s=4.5, delay_max_s=4.5)  # 3 steps of 1.5 s
+
+
+async def test_a_batch_works_in_steps(client: Client, task_queue: str) -> None:
+    handle = await start(client, task_queue, STEPS, "steps")
+    seen: list[Progress] = []
+    await asyncio.wait_for(poll_progress(handle, seen), 30)
+    result = await handle.result()
+    assert (result.child_workflow_count, result.success_count, result.failure_count) == (1, 1500, 1500)
+    # After each of the first two steps the batch told the root its counts: the bar moved while it slept.
+    finished = [p.finished for p in seen]
+    assert finished == sorted(finished) and set(finished) <= {0, 1000, 2000, 3000}
+    assert {1000, 2000} <= set(finished), finished
+    history = await client.get_workflow_handle(f"{handle.id}-b0").fetch_history()
+    assert sum(e.HasField("timer_started_event_attributes") for e in history.events) == 3
+    assert sum(e.HasField("signal_external_workflow_execution_initiated_event_attributes")
+               for e in history.events) == 2
+    rows = await rows_of(client, handle.id, result)
+    assert [r.value for r in rows] == list(range(1, 3001)) and {r.status for r in rows} == {"succeeded", "failed"}
+
+
+@pytest.mark.parametrize("how", ["signal", "external"])
+async def test_a_batch_cancelled_between_steps(client: Client, task_queue: str, how: str) -> None:
+    handle = await start(client, task_queue, STEPS, f"xsteps-{how}")
+    for _ in range(200):  # its first step (1,000 values) done; the second is 1.5 s away
+        if (await handle.query(ParentWorkflow.progress)).finished:
+            break
+        await asyncio.sleep(0.05)
+    if how == "signal":
+        await handle.signal(ParentWorkflow.request_cancel, "U6")
+    else:
+        await handle.cancel()
+    result = await asyncio.wait_for(handle.result(), 30)
+    assert (result.status, result.success_count, result.failure_count, result.cancelled_count) == (
+        "cancelled", 500, 500, 2000)
+    # The batch returned what it had: completed, its first slice done, the rest cancelled.
+    assert (await client.get_workflow_handle(f"{handle.id}-b0").describe()).status == WorkflowExecutionStatus.COMPLETED
+    assert {s.status for s in result.spans} == {"mixed"}
+    rows = await rows_of(client, handle.id, result)
+    assert [r.value for r in rows] == list(range(1, 3001))
+    assert rows[999] == ValueRow(1000, "failed", None, "Simulated failure for value 1000", 1)
+    assert {r.status for r in rows[:1000]} == {"succeeded", "failed"}
+    assert {r.status for r in rows[1000:]} == {"cancelled"}
 
 # -- the CSV in Slack -------------------------------------------------------------------------------
 
