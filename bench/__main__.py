@@ -7,7 +7,9 @@ processes:
 2. ceiling  — what bounds a per-value run: 1,000 children under several parent shapes, with the server's
               and the worker's CPU, persistence and the parent's workflow tasks (bench.ceiling);
 3. large    — 10k, 100k, 1M through the real bot: command -> summary -> CSV, the CSV build alone, peak RSS,
-              ack latency of 20 commands at once during the 100k and 1M runs (bench.large);
+              ack latency of 20 commands at once during a second, untimed, 100k and 1M run (bench.large);
+   csv      — the CSV of 1,000,000 rows built from synthetic batch outputs, a batch at a time vs one row at a
+              time (bench.csv, also ``python -m bench.csv``);
 4. team     — the workshop: 30 runs in three channels within ten seconds through 2 bot replicas against
               Slack's own tiers (bench.team, tests/team_load.py);
 5. replicas — the same, smaller, load with 1 and with 3 replicas: Slack calls and Temporal RPCs;
@@ -28,7 +30,7 @@ import sys
 from bench.infra import RESULTS, load, machine
 from bench.report import Report, render
 
-SECTIONS = ("compare", "ceiling", "large", "team", "replicas", "idle", "down")
+SECTIONS = ("compare", "ceiling", "large", "csv", "team", "replicas", "idle", "down")
 DEFAULT_SIZES = [5, 100, 1000, 2000, 2001, 10_000, 100_000, 1_000_000]
 QUICK_SIZES = [5, 100, 1000, 10_000]
 BASELINE_MAX = 2001  # sizes up to this are compared with the lab's workflow
@@ -63,6 +65,12 @@ async def bench(args: argparse.Namespace) -> Report:
             print(f"bench: {n:,} values through the bot…", flush=True)
             report.large.append(await large.large_run(n, with_acks=n in acks))
         done("large")
+    if "csv" in args.sections:
+        from bench import csv as csv_build
+
+        print("bench: the CSV of 1,000,000 rows, no Temporal…", flush=True)
+        report.csv = await csv_build.measure(1_000_000, repeat=1 if args.quick else 3)
+        done("csv")
     if "team" in args.sections:
         print("bench: team load (the workshop)…", flush=True)
         report.team = await team.team_load(team.QUICK_WORKSHOP if args.quick else team.WORKSHOP, "temporal-team")

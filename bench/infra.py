@@ -137,11 +137,12 @@ def reset_peak_rss(pid: int | str = "self") -> None:
         pass
 
 
-def peak_rss_mb(pid: int | str = "self") -> float:
+def peak_rss_mb(pid: int | str = "self", field: str = "VmHWM") -> float:
+    """The process's peak RSS (VmHWM) in MB, or its RSS now with ``field="VmRSS"``."""
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith("VmHWM:"):
+                if line.startswith(f"{field}:"):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
