@@ -29,7 +29,9 @@ def test_every_shape_has_a_history() -> None:
             "reporter", "reporter-unpostable", "reporter-cancelled", "reporter-terminated", "reporter-adopted",
             "user-runs", "reporter-home-and-stats", "home", "daily-stats", "reporter-approved", "reporter-rejected",
             "reporter-expired", "reporter-withdrawn", "reporter-scheduled", "reporter-step", "plugin-values",
-            "plugin-batched", "plugin-child-failed", "plugin-batch"} <= names
+            "plugin-batched", "plugin-child-failed", "plugin-batch", "batched-10000", "batch-10000", "sharded-25",
+            "shard-25", "batched-steps", "batch-steps", "cancelled-steps", "batch-cancelled-steps", "batched-retries",
+            "batch-retries"} <= names
 
 
 def patches(name: str) -> set[str]:
@@ -37,6 +39,37 @@ def patches(name: str) -> set[str]:
     history = WorkflowHistory.from_json(name, path.read_text())
     return {json.loads(e.marker_recorded_event_attributes.details["patch-data"].payloads[0].data)["id"]
             for e in history.events if e.HasField("marker_recorded_event_attributes")}
+
+
+def events(name: str) -> list:  # type: ignore[type-arg]
+    path = Path(__file__).parent / "histories" / f"{name}.json"
+    return list(WorkflowHistory.from_json(name, path.read_text()).events)
+
+
+def count(name: str, attributes: str) -> int:
+    return sum(e.HasField(attributes) for e in events(name))
+
+
+def test_histories_of_batches_of_10000_and_batch_progress() -> None:
+    # The shapes of batches of up to 10,000 ("batches-of-10000": runs whose plan changed) and of batches that
+    # report to their parent ("batch-progress"); histories from before either (batched, batch, sharded,
+    # shard) have neither marker, and replay too.
+    for name in ("batched-10000", "sharded-25", "batched-steps", "cancelled-steps"):
+        assert "batches-of-10000" in patches(name), name
+    for name in ("batch-steps", "batch-cancelled-steps", "batch-retries"):
+        assert "batch-progress" in patches(name), name
+    for name in ("batched", "batch", "sharded", "shard"):
+        assert not {"batches-of-10000", "batch-progress"} & patches(name), name
+    [started] = [e for e in events("batch-10000") if e.HasField("workflow_execution_started_event_attributes")]
+    [payload] = started.workflow_execution_started_event_attributes.input.payloads
+    assert json.loads(payload.data)["ranges"] == [{"start": 1, "end": 10_000}]  # one batch of 10,000 values
+    assert count("sharded-25", "start_child_workflow_execution_initiated_event_attributes") == 2  # 2 shards
+    assert count("shard-25", "start_child_workflow_execution_initiated_event_attributes") == 25  # of 25 batches
+    # 3 steps of 1.5 s, a report after the first two; cancelled after one step: the second timer cancelled.
+    assert count("batch-steps", "timer_started_event_attributes") == 3
+    assert count("batch-steps", "signal_external_workflow_execution_initiated_event_attributes") == 2
+    assert count("batch-cancelled-steps", "timer_canceled_event_attributes") == 1
+    assert count("batch-retries", "signal_external_workflow_execution_initiated_event_attributes") == 2
 
 
 def test_reporter_histories_from_before_and_after_the_home_patch() -> None:

@@ -52,6 +52,25 @@ async def wait_progress(handle: WorkflowHandle, predicate) -> None:  # type: ign
 async def shapes(client: Client) -> dict[str, WorkflowHandle]:  # type: ignore[type-arg]
     start = client.start_workflow
     handles: dict[str, WorkflowHandle] = {}  # type: ignore[type-arg]
+    # Batches of up to 10,000 (patch "batches-of-10000": a batch of 10,000; 26 of them, so 2 shards, the
+    # first of 25 batches) and batches that tell their parent their progress (patch "batch-progress": one
+    # working in 3 steps of 1.5 s, one cancelled between its steps, one reporting after each retry round).
+    # Started first: their delays overlap the shapes below.
+    steps = FanoutRequest([ValueRange(1, 3000)], batch_size=3000, delay_min_s=4.5, delay_max_s=4.5)
+    handles["batched-steps"] = await start(ParentWorkflow.run, steps, id="batched-steps", task_queue=QUEUE)
+    between = await start(ParentWorkflow.run, steps, id="cancelled-steps", task_queue=QUEUE)
+    handles["batched-retries"] = await start(
+        ParentWorkflow.run, FanoutRequest([ValueRange(1, 40)], fail="even", batch_size=10, max_attempts=3),
+        id="batched-retries", task_queue=QUEUE)
+    handles["batched-10000"] = await start(
+        ParentWorkflow.run, FanoutRequest([ValueRange(1, 10_000)], fail="mod:7", batch_size=10_000),
+        id="batched-10000", task_queue=QUEUE)
+    handles["sharded-25"] = await start(
+        ParentWorkflow.run, FanoutRequest([ValueRange(1, 260_000)], fail="none", batch_size=10_000),
+        id="sharded-25", task_queue=QUEUE)
+    await wait_progress(between, lambda p: p.finished > 0)  # its first step done, the next 1.5 s away
+    await between.signal(ParentWorkflow.request_cancel, "U1")
+    handles["cancelled-steps"] = between
     handles["lab-list"] = await start(ParentWorkflow.run, [1, 2, 3, 4, 5], id="lab-list", task_queue=QUEUE)
     handles["failures-retries"] = await start(
         ParentWorkflow.run, FanoutRequest([ValueRange(1, 6)], fail="rate:0.5", max_attempts=3),
@@ -117,6 +136,11 @@ CHILDREN = {
     "shard": "sharded-s0",
     "plugin-child-failed": "plugin-values-c0",
     "plugin-batch": "plugin-batched-b0",
+    "batch-10000": "batched-10000-b0",
+    "shard-25": "sharded-25-s0",
+    "batch-steps": "batched-steps-b0",
+    "batch-cancelled-steps": "cancelled-steps-b0",
+    "batch-retries": "batched-retries-b0",
 }
 
 
