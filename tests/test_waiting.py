@@ -28,6 +28,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from bot import search_attributes as sa
 from bot.devslack import FakeSlack, PostedMessage, SlackLimits
+from bot.reporter import CALL
 from bot.runs import reporter_id
 from bot.slack_requests import function_executed, post_signed, slash_command_body
 from bot.waiting import DECIDE_BUDGET_S
@@ -308,8 +309,11 @@ async def test_an_approval_after_a_bot_restart_while_the_worker_is_down(fake_sla
         answer = await click(BotUnderTest(second.url, fake_slack, None), "fanout_approve", run_id, channel, "U2",
                              within=3.0 if restart == "deploy" else DECIDE_BUDGET_S + 1.0)
         assert "Approved" in text_of(answer)
+        # The edit queries the run's progress first (no worker.py: QUERY_TIMEOUT). After a crash, its first try
+        # may go to a poll the dead bot left open, and is retried after its start-to-close (CALL).
+        edited_within = 15 if restart == "deploy" else 15 + CALL.total_seconds() + 10
         await fake_slack.wait_for(lambda: "approved by <@U2>" in message_text(run_messages(fake_slack, channel)[0]),
-                                  timeout=15)
+                                  timeout=edited_within)
         assert not summaries(fake_slack, channel)
         worker = await start_worker(temporal_address, queue, tmp_path, "approve-worker")
         summary = await summary_of(fake_slack, channel)
