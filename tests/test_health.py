@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -32,17 +33,29 @@ def bot_env(slack: FakeSlack, temporal_address: str, **values: str) -> dict[str,
     return child_env(**{**base, **values})
 
 
-async def serve_and_probe(env: dict[str, str], log: Path) -> tuple[int, dict[str, Any], int, str]:
+Probe = tuple[int, dict[str, Any], int, str]  # status, body, exit code, log
+
+
+async def serve_and_probe(env: dict[str, str], log: Path, *, until_workers: str = "") -> Probe:
+    """/healthz of the real bot: its first answer, or (``until_workers``) the first whose workers say that
+    (they start polling a moment after the port opens)."""
     bot = await Service.start([PYTHON, "-m", "bot"], env, log)
     try:
-        status, body = await wait_http(f"http://127.0.0.1:{env['PORT']}/healthz", bot)
+        url = f"http://127.0.0.1:{env['PORT']}/healthz"
+        status, body = await wait_http(url, bot)
+        for _ in range(150):
+            if not until_workers or json.loads(body).get("workers") == until_workers:
+                break
+            await asyncio.sleep(0.1)
+            status, body = await wait_http(url, bot)
     finally:
         code = await bot.stop(timeout_s=15)
     return status, json.loads(body), code, bot.output()
 
 
 async def test_healthz_answers_and_reports_temporal(slack: FakeSlack, temporal_address: str, tmp_path: Path) -> None:
-    status, body, code, log = await serve_and_probe(bot_env(slack, temporal_address), tmp_path / "bot.log")
+    status, body, code, log = await serve_and_probe(bot_env(slack, temporal_address), tmp_path / "bot.log",
+                                                    until_workers="running")
     assert status == 200
     assert body == {"ok": True, "mode": "http", "temporal": "connected", "workers": "running",
                     "slack_token": "accepted"}
