@@ -492,7 +492,7 @@ async def test_retry_failed_button_reruns_only_the_failures_in_the_same_thread(b
 
 async def test_live_progress_in_place_throttled_and_final_after_summary(bot: BotUnderTest) -> None:
     channel = new_channel()
-    run, _ = await start(bot, "1-6 --delay 0.5-3 --fail odd", channel)
+    run, _ = await start(bot, "1-6 --delay 0.5-6 --fail odd", channel)  # spread out: some edit sees it move
     summary = await summary_of(bot, channel, run)
     await bot.fake.wait_for(lambda: "Finished" in rendered(_current(bot.fake, channel, run.ts)), timeout=10)
     await asyncio.sleep(INTERVAL * 2)
