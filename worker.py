@@ -17,12 +17,16 @@ and exits 0. Configuration problems print one line and exit 2.
 from __future__ import annotations
 
 import asyncio
+import compileall
 import contextlib
+import inspect
 import logging
+import os
 import signal
+import sys
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
 from temporalio.worker.workflow_sandbox import (
     RestrictedWorkflowAccessError,
     SandboxedWorkflowRunner,
@@ -64,13 +68,39 @@ WORKFLOW_RUNNER = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows.model"))
 
 
+def cache_bytecode(workflow_classes: list[type]) -> None:
+    """Write the bytecode of the workflows' modules (their package's, for a module in a package) where it is
+    missing or stale. The sandbox imports those modules afresh for every run, every child; with no .pyc beside
+    them (PYTHONDONTWRITEBYTECODE, set in many images) each import compiles the source again: about 1.3 ms of
+    worker CPU per child here, a quarter of a child's cost. Unwritable directories are left as they are (the
+    image compiles at build time)."""
+    for where in sorted({_source_home(cls) for cls in workflow_classes}):
+        if where.endswith(".py"):
+            compileall.compile_file(where, quiet=2)
+        else:
+            compileall.compile_dir(where, maxlevels=0, quiet=2)
+
+
+def _source_home(cls: type) -> str:
+    module = sys.modules[cls.__module__]
+    path = inspect.getfile(cls)
+    return os.path.dirname(path) if getattr(module, "__package__", "") else path
+
+
 # A team's workflow that is not deterministic (the sandbox refuses what it calls, or its replay differs)
 # fails its run instead of retrying its workflow task forever: the run reports that child's error.
 PLUGIN_FAILURES: list[type[BaseException]] = [RestrictedWorkflowAccessError, NondeterminismError]
 
 
+# Workflow task polls kept open on the run queue (the SDK's default is 5). With more waiting, the server hands a
+# parent's and its children's tasks straight to a poll instead of writing them to the queue first: 1,000 children
+# ran 6 % faster with 20 (10.6 vs 11.3 s, 3 rounds each, python -m bench.ceiling), and the server worked less.
+WORKFLOW_TASK_POLLS = 20
+
+
 def build_worker(client: Client, queue: str) -> Worker:
-    return Worker(client, task_queue=queue, workflows=WORKFLOWS, workflow_runner=WORKFLOW_RUNNER)
+    return Worker(client, task_queue=queue, workflows=WORKFLOWS, workflow_runner=WORKFLOW_RUNNER,
+                  workflow_task_poller_behavior=PollerBehaviorSimpleMaximum(WORKFLOW_TASK_POLLS))
 
 
 def plugin_workers(client: Client, queue: str, children: list[ChildType]) -> list[Worker]:
@@ -99,6 +129,7 @@ async def run_worker() -> None:
     children = load_plugins()  # before connecting: a broken plugin is a start-up error
     if problem := announcement_problem(children, queue):
         raise ConfigError(f"plugins: {problem}")
+    cache_bytecode([*WORKFLOWS, *(c.workflow for c in children if c.workflow)])
     config = connect_config()
     runtime = process_runtime(metrics=True)  # binds the metrics port now: a taken port fails before connecting
     if metrics_bind_address() is not None:

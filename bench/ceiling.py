@@ -71,7 +71,7 @@ def experiments(n: int) -> list[Experiment]:
         Experiment("one parent, 50 starts; 10 slots", "shape", shape(), ["--slots", "10"]),
         Experiment("one parent, 50 starts; 500 slots", "shape", shape(), ["--slots", "500"]),
         Experiment("one parent, 50 starts; 2 pollers", "shape", shape(), ["--polls", "2"]),
-        Experiment("one parent, 50 starts; 20 pollers", "shape", shape(), ["--polls", "20"]),
+        Experiment("one parent, 50 starts; 5 pollers (the SDK's default)", "shape", shape(), ["--polls", "5"]),
         Experiment("one parent, 50 starts; cache 10", "shape", shape(), ["--cache", "10"]),
         Experiment("one parent, 50 starts; no sandbox", "shape", shape(), ["--no-sandbox"]),
     ]

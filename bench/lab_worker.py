@@ -1,5 +1,7 @@
 """A worker for the lab baseline only (LabParentWorkflow, LabChildWorkflow) on FANOUT_TASK_QUEUE,
-configured like worker.py's (the SDK's defaults), so the two are compared like for like.
+as the lab runs it: the SDK's defaults (worker.py tunes its pollers: worker.WORKFLOW_TASK_POLLS). Its module's
+bytecode is cached as worker.py caches its own (worker.cache_bytecode), so neither pays for the source being
+compiled again for every run.
 
     python -m bench.lab_worker
 """
@@ -14,9 +16,11 @@ from temporalio.worker import Worker
 from bench.lab_baseline import LabChildWorkflow, LabParentWorkflow
 from bot.config import task_queue
 from bot.temporal import connect
+from worker import cache_bytecode
 
 
 async def main() -> None:
+    cache_bytecode([LabParentWorkflow, LabChildWorkflow])
     client = await connect(wait=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -187,3 +187,59 @@ async def test_the_same_calls_escape_when_passed_through(client: Client) -> None
             stamp = await asyncio.wait_for(client.execute_workflow(
                 probe.run, id=f"leaky-{uuid.uuid4().hex[:8]}", task_queue=queue), 30)
             assert stamp[:4].isdigit()
+
+
+# -- bytecode -----------------------------------------------------------------------------------------
+
+PROBE_PACKAGE = '''
+from temporalio import workflow
+
+from {pkg}.helper import twice
+
+
+@workflow.defn(name="{name}")
+class BytecodeProbe:
+    @workflow.run
+    async def run(self, value: int) -> int:
+        return twice(value)
+'''
+
+
+async def test_the_worker_caches_the_bytecode_the_sandbox_would_compile_per_run(
+        client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A workflow package with no .pyc, in a process that writes none (PYTHONDONTWRITEBYTECODE, as in our image):
+    # every run's sandbox compiles its modules from source again, until worker.cache_bytecode has written them.
+    from worker import cache_bytecode
+
+    pkg = f"bytecode_probe_{uuid.uuid4().hex[:8]}"
+    (tmp_path / pkg).mkdir()
+    (tmp_path / pkg / "__init__.py").write_text("")
+    (tmp_path / pkg / "helper.py").write_text("def twice(value: int) -> int:\n    return 2 * value\n")
+    (tmp_path / pkg / "wf.py").write_text(PROBE_PACKAGE.format(pkg=pkg, name=pkg))
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    probe = __import__(f"{pkg}.wf", fromlist=["BytecodeProbe"]).BytecodeProbe
+    compiled: list[str] = []
+    real_compile = compile
+
+    def counting_compile(source: Any, filename: Any, *args: Any, **kwargs: Any) -> Any:
+        if str(filename).startswith(str(tmp_path)):
+            compiled.append(Path(str(filename)).name)
+        return real_compile(source, filename, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.compile", counting_compile)
+    queue = f"sandbox-bytecode-{uuid.uuid4().hex[:8]}"
+
+    async def compiles_in_one_run(value: int) -> list[str]:
+        compiled.clear()
+        result = await asyncio.wait_for(client.execute_workflow(
+            probe.run, value, id=f"{pkg}-{value}", task_queue=queue), 30)
+        assert result == 2 * value
+        return sorted(set(compiled))
+
+    async with Worker(client, task_queue=queue, workflows=[probe], workflow_runner=WORKFLOW_RUNNER):
+        assert await compiles_in_one_run(1) == ["__init__.py", "helper.py", "wf.py"]
+        assert not (tmp_path / pkg / "__pycache__").exists()
+        cache_bytecode([probe])
+        assert await compiles_in_one_run(2) == []
+    assert {p.name.split(".")[0] for p in (tmp_path / pkg / "__pycache__").iterdir()} == {"__init__", "helper", "wf"}
