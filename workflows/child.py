@@ -4,16 +4,12 @@ and BatchWorkflow (workflows.batch).
 
 Each is declared alone in its own module because the sandbox re-imports a workflow's module, and
 every module it imports that is not passed through, for every run — every child. A ChildWorkflow run
-imports workflows.double, workflows.work and workflows.rules, never this module; only a
-ParentWorkflow (once per run) imports this one, through workflows.dispatch.
+imports workflows.double, workflows.work and workflows.rules, never this module; a ParentWorkflow starts
+them by name (workflows.model.CHILD_WORKFLOW_TYPES), so its runs import none of them either.
 """
 
 from workflows.batch import BatchWorkflow
 from workflows.double import ChildWorkflow
 from workflows.square import SquareChildWorkflow
 
-__all__ = ["BatchWorkflow", "CHILD_WORKFLOWS", "ChildWorkflow", "SquareChildWorkflow"]
-
-CHILD_WORKFLOWS: dict[str, type[ChildWorkflow] | type[SquareChildWorkflow]] = {
-    "double": ChildWorkflow, "square": SquareChildWorkflow,
-}
+__all__ = ["BatchWorkflow", "ChildWorkflow", "SquareChildWorkflow"]

@@ -19,13 +19,14 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError, CancelledError, ChildWorkflowError
 from temporalio.workflow import ParentClosePolicy
 
-from workflows.child import CHILD_WORKFLOWS
-from workflows.fanin import Fold
+from workflows.fanin import Fold, result_problem
 from workflows.model import (
     BATCHES_PER_WORKFLOW,
+    CHILD_WORKFLOW_TYPES,
     MAX_BATCH_SIZE,
     MAX_CHILD_WORKFLOWS,
     MAX_PENDING_CHILDREN,
+    MAX_RESULT_BYTES,
     MAX_STARTING_CHILDREN,
     RESULT_BYTES_PER_VALUE,
     RESULT_LIST_LIMIT,
@@ -43,7 +44,6 @@ from workflows.model import (
     Progress,
     ShardSpec,
 )
-from workflows.plugin import MAX_RESULT_BYTES, PluginBatchWorkflow, result_problem
 from workflows.values import (
     LEGACY_MAX_BATCH_SIZE,
     batch_count,
@@ -226,9 +226,9 @@ class FanOut:
         child_id = f"{self.root_id}-c{index}"
         if plugin is None:
             return await self._start_child(
-                index, CHILD_WORKFLOWS[req.child_type].run,
+                index, CHILD_WORKFLOW_TYPES[req.child_type],
                 ChildInput(value, req.fail, req.delay_min_s, req.delay_max_s, req.child_type),
-                id=child_id, retry_policy=_child_retry_policy(req.max_attempts))
+                id=child_id, retry_policy=_child_retry_policy(req.max_attempts), result_type=ChildOutput)
         if plugin.activity:
             return await self._start_child(index, plugin.workflow, PluginInput(value, plugin.activity,
                                                                                req.max_attempts),
@@ -251,7 +251,7 @@ class FanOut:
                 ))
             else:  # a team's activity, once per value, on its own task queue (workflows.plugin)
                 raw = await (await self._start_child(
-                    index, PluginBatchWorkflow.__name__,
+                    index, "PluginBatchWorkflow",  # by name, as BatchWorkflow
                     PluginBatchInput(ranges, req.plugin.activity, req.max_attempts, batch),
                     id=f"{self.root_id}-b{batch}", task_queue=req.plugin.task_queue,
                 ))

@@ -8,9 +8,12 @@ Positions only order the samples; they never leave this module.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from typing import Any
 
 from workflows.model import (
+    MAX_RESULT_BYTES,
     BatchOutput,
     ChildSpan,
     FailedChild,
@@ -18,6 +21,17 @@ from workflows.model import (
     SuccessfulResult,
 )
 from workflows.rules import failure_message
+
+
+def result_problem(result: Any) -> str | None:
+    """Why a team's child's result cannot be a run's result (not JSON, or over MAX_RESULT_BYTES), or None."""
+    try:
+        size = len(json.dumps(result, separators=(",", ":")).encode())
+    except (TypeError, ValueError) as err:
+        return f"the result is not JSON ({err})"
+    if size > MAX_RESULT_BYTES:
+        return f"the result is {size:,} bytes of JSON; a child's result may be at most {MAX_RESULT_BYTES:,}"
+    return None
 
 
 class Fold:

@@ -38,6 +38,9 @@ MAX_PENDING_CHILDREN = 500
 # With this many in flight a cancel finds few starts to wait for, the rest are never initiated,
 # and the server is still kept busy (measured: no loss of throughput; see workflows.dispatch).
 MAX_STARTING_CHILDREN = 50
+# The workflow type of each lab child type (workflows.child), by name: a parent starts its children by name, so
+# its sandbox never imports their modules (and their @workflow.defn) for every run.
+CHILD_WORKFLOW_TYPES = {"double": "ChildWorkflow", "square": "SquareChildWorkflow"}
 # Batches a run is split into when the plan is automatic: progress moves in 1% steps from batch results
 # alone (and finer while batches with a delay report as they go, BATCH_PROGRESS_STEPS_MAX).
 BATCH_TARGET = 100
@@ -48,6 +51,7 @@ BATCH_TARGET = 100
 # (25-digit squares, retries), so 280 KB — a seventh of Temporal's 2 MB payload limit.
 MAX_BATCH_SIZE = 10_000
 RESULT_BYTES_PER_VALUE = 28
+MAX_RESULT_BYTES = 1000  # per value of a team's child type (workflows.plugin): 1,000 results stay well inside 2 MB
 # Batch children per workflow (the root's own, or one shard's) at most. Each batch result lands in the
 # history of the workflow that started it, so a workflow owns at most HISTORY_BUDGET_BYTES of them at
 # worst (batches of 10,000: 25 per workflow, ~2.6 MB typical) and never more than BATCHES_PER_WORKFLOW;

@@ -16,7 +16,6 @@ queue, ``<fan-out queue>.child.<name>``: only workers that have the plugin poll 
 
 # No `from __future__ import annotations` here: the sandbox re-imports this module for every child run.
 import asyncio
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,10 +25,12 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.model import BatchOutput, ChildOutput, PluginBatchInput, PluginInput
+from workflows.fanin import result_problem
+from workflows.model import MAX_RESULT_BYTES, BatchOutput, ChildOutput, PluginBatchInput, PluginInput
 from workflows.work import RETRY_BACKOFF, RETRY_INITIAL_INTERVAL
 
-MAX_RESULT_BYTES = 1000  # per value: 1,000 results of a run's parent stay well inside 2 MB
+__all__ = ["MAX_RESULT_BYTES", "ChildType", "PluginBatchWorkflow", "PluginChildWorkflow", "result_problem"]
+
 ACTIVITY_TIMEOUT = timedelta(minutes=5)  # one attempt of a plugin's activity
 MAX_BATCH = 1000  # values per batch of a team's type: its results stay within 1 MB of JSON
 MAX_PENDING_ACTIVITIES = 200  # a batch's activities going at once
@@ -44,17 +45,6 @@ class ChildType:
     description: str
     activity: Callable[..., Any] | None = None
     workflow: type | None = None
-
-
-def result_problem(result: Any) -> str | None:
-    """Why a plugin's result cannot be a run's result, or None."""
-    try:
-        size = len(json.dumps(result, separators=(",", ":")).encode())
-    except (TypeError, ValueError) as err:
-        return f"the result is not JSON ({err})"
-    if size > MAX_RESULT_BYTES:
-        return f"the result is {size:,} bytes of JSON; a child's result may be at most {MAX_RESULT_BYTES:,}"
-    return None
 
 
 async def attempt_value(activity: str, value: int, max_attempts: int) -> ChildOutput:
