@@ -179,3 +179,17 @@ async def test_progress_query(client: Client, task_queue: str):
     await handle.result()
     done = await handle.query(ParentWorkflow.progress)
     assert done.done and (done.succeeded, done.failed) == (2, 2)
+
+
+def test_a_parent_starts_registered_child_types_by_name() -> None:
+    # The parent names its children's workflow types (its sandbox then imports none of their modules): each lab
+    # child type must name a workflow the worker registers, or its runs would wait for a worker that never comes.
+    from temporalio import workflow
+
+    from worker import WORKFLOWS
+    from workflows.model import CHILD_WORKFLOW_TYPES
+    from workflows.rules import CHILD_TYPES
+
+    registered = {workflow._Definition.must_from_class(w).name for w in WORKFLOWS}
+    assert set(CHILD_WORKFLOW_TYPES) == set(CHILD_TYPES)
+    assert set(CHILD_WORKFLOW_TYPES.values()) <= registered
