@@ -99,6 +99,12 @@ def fanout_attributes(found: dict[str, str]) -> dict[str, str]:
     return {name: kind for name, kind in found.items() if name in FANOUT_ATTRIBUTES}
 
 
+def as_from_a_terminal() -> None:
+    """SIGHUP as a shell in a terminal leaves it (its default), whatever the suite inherited: under ``nohup`` the
+    supervisor would rightly ignore hang-ups (scripts/dev.py), and the hang-up tests would test nothing."""
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+
 class Supervisor:
     """``scripts/dev.py`` in a session of its own, its output in a file or, with ``tty``, on a pseudo-terminal
     that is its controlling terminal (as ``make dev`` in a terminal window)."""
@@ -121,7 +127,7 @@ class Supervisor:
             try:
                 self.proc = subprocess.Popen(
                     cmd, cwd=ROOT, env=env, stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
-                    preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),  # the pty becomes its terminal
+                    preexec_fn=lambda: (as_from_a_terminal(), fcntl.ioctl(0, termios.TIOCSCTTY, 0)),  # its terminal
                 )
             finally:
                 os.close(slave)
@@ -129,7 +135,7 @@ class Supervisor:
             with self._out_path.open("wb") as out:
                 self.proc = subprocess.Popen(
                     cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                    start_new_session=True,
+                    start_new_session=True, preexec_fn=as_from_a_terminal,
                 )
         self.pids: dict[str, int] = {}
 
