@@ -31,7 +31,7 @@ def test_every_shape_has_a_history() -> None:
             "reporter-expired", "reporter-withdrawn", "reporter-scheduled", "reporter-step", "plugin-values",
             "plugin-batched", "plugin-child-failed", "plugin-batch", "batched-10000", "batch-10000", "sharded-25",
             "shard-25", "batched-steps", "batch-steps", "cancelled-steps", "batch-cancelled-steps", "batched-retries",
-            "batch-retries"} <= names
+            "batch-retries", "values-unmarked", "child-failed-first-attempt"} <= names
 
 
 def patches(name: str) -> set[str]:
@@ -103,6 +103,22 @@ def test_histories_of_both_start_shapes() -> None:
     assert starts_in_flight("starts-bounded") == (MAX_STARTING_CHILDREN, True)
     most, patched = starts_in_flight("cancelled-starts-bounded")
     assert patched and most <= MAX_STARTING_CHILDREN
+    # A run of no more children than the window records no marker (its first task: starts only); the
+    # ones recorded before it did, at any size, and replay too (they still ask, when replaying).
+    assert starts_in_flight("values-unmarked") == (5, False)
+    assert "bounded-child-starts" in patches("plugin-values")
+    assert not count("values-unmarked", "upsert_workflow_search_attributes_event_attributes")
+
+
+def test_a_first_attempts_failure_carries_no_details() -> None:
+    # The parent reads a child's attempt from its failure's details, and attempt 1 when there are none.
+    [failed] = [e.workflow_execution_failed_event_attributes.failure for e in events("child-failed-first-attempt")
+                if e.HasField("workflow_execution_failed_event_attributes")]
+    assert failed.application_failure_info.type == "SimulatedFailure"
+    assert not failed.application_failure_info.details.payloads
+    [old] = [e.workflow_execution_failed_event_attributes.failure for e in events("child-failed")
+             if e.HasField("workflow_execution_failed_event_attributes")]
+    assert old.application_failure_info.details.payloads  # recorded before: {"attempt": 1}
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])

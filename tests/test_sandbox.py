@@ -133,10 +133,10 @@ async def test_a_run_reimports_only_the_modules_it_needs() -> None:
 
     assert sandbox_of(ChildWorkflow)[0] == {"workflows", "workflows.double", "workflows.work", "workflows.rules"}
     assert sandbox_of(SquareChildWorkflow)[0] == {"workflows", "workflows.square", "workflows.work", "workflows.rules"}
-    assert sandbox_of(BatchWorkflow)[0] == {"workflows", "workflows.batch", "workflows.work", "workflows.rules"}
+    assert sandbox_of(BatchWorkflow)[0] == {"workflows", "workflows.batch", "workflows.rules"}
     # A parent starts its children by name: none of their modules (nor a team's) is imported for every run.
     assert sandbox_of(ParentWorkflow)[0] == {"workflows", "workflows.parent", "workflows.dispatch", "workflows.fanin",
-                                              "workflows.values", "workflows.work", "workflows.rules"}
+                                              "workflows.values", "workflows.rules"}
 
 
 # -- on the real dev server ---------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """BatchWorkflow: a batch of values in one child workflow (the lab's "dynamic child spawning"), and
 its work. Its own module because the sandbox re-imports a workflow's module, and what it imports, for
 every run: a one-value child never compiles a batch's code (workflows.double imports workflows.work
-only), and a batch only this and workflows.work's shared pieces.
+only), and a batch only this and workflows.rules.
 """
 
 # No `from __future__ import annotations` here: string annotations become ForwardRefs compiled
@@ -13,13 +13,14 @@ from temporalio import workflow
 
 from workflows.model import (
     BATCH_PROGRESS_STEPS_MAX,
+    RETRY_BACKOFF,
+    RETRY_INITIAL_INTERVAL,
     SHARD_PROGRESS_INTERVAL_S,
     BatchInput,
     BatchOutput,
     BatchProgress,
 )
 from workflows.rules import FailRule, compute_all, parse_fail_rule
-from workflows.work import RETRY_BACKOFF, RETRY_INITIAL_INTERVAL
 
 
 @workflow.defn

@@ -31,6 +31,8 @@ from workflows.model import (
     RESULT_BYTES_PER_VALUE,
     RESULT_LIST_LIMIT,
     RESULT_SAMPLE,
+    RETRY_BACKOFF,
+    RETRY_INITIAL_INTERVAL,
     BatchInput,
     BatchOutput,
     ChildInput,
@@ -55,7 +57,6 @@ from workflows.values import (
     plan_batch_size,
     plan_shards,
 )
-from workflows.work import RETRY_BACKOFF, RETRY_INITIAL_INTERVAL
 
 # Children outlive their parent only by accident (say, the run was terminated from the UI);
 # then they are asked to cancel, as in any cancelled run, rather than killed (Temporal's default).
@@ -99,8 +100,14 @@ class FanOut:
         # Starts in flight are bounded too: a child cannot be cancelled before its start lands, and the
         # server starts children at its own pace, so a cancel must not find hundreds of starts queued.
         # Histories from before the patch initiated the whole window at once; the marker is recorded
-        # in the run's first workflow task.
-        self.start_window = MAX_STARTING_CHILDREN if workflow.patched("bounded-child-starts") else self.window
+        # in the run's first workflow task. The bound binds only above MAX_STARTING_CHILDREN children, so
+        # smaller runs, the same either way, do not record it (two events and a search attribute update in
+        # their first task). A replay still asks: histories recorded before that carry it at every size,
+        # and the SDK fails a replay whose recorded marker is never asked for.
+        children = self.total if self.per_value else self.shards or batches
+        ask = children > MAX_STARTING_CHILDREN or workflow.unsafe.is_replaying()
+        bounded = workflow.patched("bounded-child-starts") if ask else True
+        self.start_window = MAX_STARTING_CHILDREN if bounded else self.window
         self.pending = 0
         self.unstarted: set[int] = set()  # children whose start is in flight: not cancellable yet
         self.cancelling = False

@@ -14,8 +14,8 @@ Differences from the lab's ParentWorkflow, each a defect designed out:
   flight at once, so a cancel never waits behind hundreds of them.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: the sandbox imports this module for every run, and the workflow
+# definition reads its handlers' type hints then; string annotations would be compiled and evaluated anew.
 import asyncio
 from dataclasses import replace
 from datetime import datetime

@@ -26,8 +26,15 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.fanin import result_problem
-from workflows.model import MAX_RESULT_BYTES, BatchOutput, ChildOutput, PluginBatchInput, PluginInput
-from workflows.work import RETRY_BACKOFF, RETRY_INITIAL_INTERVAL
+from workflows.model import (
+    MAX_RESULT_BYTES,
+    RETRY_BACKOFF,
+    RETRY_INITIAL_INTERVAL,
+    BatchOutput,
+    ChildOutput,
+    PluginBatchInput,
+    PluginInput,
+)
 
 __all__ = ["MAX_RESULT_BYTES", "ChildType", "PluginBatchWorkflow", "PluginChildWorkflow", "result_problem"]
 

@@ -72,6 +72,10 @@ async def shapes(client: Client) -> dict[str, WorkflowHandle]:  # type: ignore[t
     await between.signal(ParentWorkflow.request_cancel, "U1")
     handles["cancelled-steps"] = between
     handles["lab-list"] = await start(ParentWorkflow.run, [1, 2, 3, 4, 5], id="lab-list", task_queue=QUEUE)
+    # No more children than the start window: no "bounded-child-starts" marker (plugin-values, recorded before,
+    # has one); its failed children carry no details (a first attempt's).
+    handles["values-unmarked"] = await start(ParentWorkflow.run, FanoutRequest([ValueRange(1, 5)]),
+                                             id="values-unmarked", task_queue=QUEUE)
     handles["failures-retries"] = await start(
         ParentWorkflow.run, FanoutRequest([ValueRange(1, 6)], fail="rate:0.5", max_attempts=3),
         id="failures-retries", task_queue=QUEUE)
@@ -130,6 +134,7 @@ async def shapes(client: Client) -> dict[str, WorkflowHandle]:  # type: ignore[t
 
 CHILDREN = {
     "child-failed": "lab-list-c1",
+    "child-failed-first-attempt": "values-unmarked-c1",
     "child-square-delay": "sequential-delay-c0",
     "child-cancelled": "cancelled-c0",
     "batch": "batched-b0",
