@@ -32,7 +32,8 @@ class Report:
 
 
 def _s(x: float | None) -> str:
-    return "—" if x is None else f"{x:.2f}" if x < 10 else f"{x:.1f}"
+    # Milliseconds under a second: a 5-value run's sides differ by a few.
+    return "—" if x is None else f"{x:.3f}" if x < 1 else f"{x:.2f}" if x < 10 else f"{x:.1f}"
 
 
 def _rate(n: int, s: float | None) -> str:
@@ -62,8 +63,8 @@ def _compared(report: Report) -> list[str]:
            "|---:|---|---:|---:|---:|---:|---:|---|---|---|---|"]
     for c in report.compared:
         lab = _s(c.lab_s) if c.lab_s is not None else c.lab_note
-        ratio = f"{c.lab_s / c.ours_s:.2f}×" if c.lab_s else "∞ (lab never finishes)"
-        pairs = ", ".join(f"{a:.2f}/{b:.2f}" for a, b in c.lab_pairs or []) or "—"
+        ratio = f"{c.lab_s / c.ours_s:.3f}×" if c.lab_s else "∞ (lab never finishes)"
+        pairs = ", ".join(f"{_s(a)}/{_s(b)}" for a, b in c.lab_pairs or []) or "—"
         out.append(f"| {c.n:,} | {c.mode} | {lab} | {_s(c.ours_s)} | {_rate(c.n, c.lab_s)} | "
                    f"{_rate(c.n, c.ours_s)} | {ratio} | {pairs} | {c.server_cores:.2f} / {c.worker_cores:.2f} cores | "
                    f"{_mb(c.lab_worker_mb)} / {_mb(c.worker_mb)} | {_history(c.history)} |")
