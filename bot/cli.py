@@ -28,10 +28,12 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from bot.catalog import SCENARIOS, Catalog
 from bot.child_types import ServedChildTypes
+from bot.command_text import help_text
 from bot.config import ConfigError, Settings, load_dotenv_once
 from bot.logs import configure_logging, hard_exit
-from bot.parse import CancelCommand, HelpCommand, ListCommand, ParseError, RunCommand, StatusCommand, help_text, parse
-from bot.render import format_duration, progress_bar, status_message, summary_message
+from bot.parse import CancelCommand, HelpCommand, ListCommand, ParseError, RunCommand, StatusCommand, parse
+from bot.render import format_duration, progress_bar, summary_message
+from bot.render_replies import status_message
 from bot.runs import ui_url
 from bot.runs_lookup import STATUS_NAMES
 from bot.start import Origin, start_unreported

@@ -29,7 +29,8 @@ from slack_sdk.models.blocks import Option as MenuOption
 from slack_sdk.models.views import View
 
 from bot.catalog import LAB, Catalog
-from bot.commands import OPTIONS, Option, option_text, options, values_text
+from bot.command_text import option_text, values_text
+from bot.commands import OPTIONS, Option, options
 from bot.parse import ParseError
 from bot.textview import mrkdwn_to_text
 from workflows.model import FanoutRequest

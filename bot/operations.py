@@ -25,11 +25,12 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from bot.blocks import code, escape, mention
-from bot.commands import APPROVE_TIMEOUT_S, command_text
+from bot.command_text import command_text, usage_text
+from bot.commands import APPROVE_TIMEOUT_S
 from bot.config import Settings
 from bot.home import HomeUser, HomeWorkflow, home_id
-from bot.parse import RunCommand, usage_text
-from bot.render import error_message, list_message, status_message
+from bot.parse import RunCommand
+from bot.render_replies import error_message, list_message, status_message
 from bot.reporter import ReporterWorkflow
 from bot.results import failed_values, run_request
 from bot.runs import Approval, CancelRun, Step

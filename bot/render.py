@@ -1,4 +1,5 @@
-"""Run state -> Slack messages. Pure: no I/O, no clock (times come in as arguments).
+"""A run's state -> its Slack messages: the run message in the channel and the summary in its thread (replies
+to the other commands are in bot.render_replies). Pure: no I/O, no clock (times come in as arguments).
 
 Blocks are built with slack_sdk's block models and serialised with ``.to_dict()`` (which also
 validates them). Every message stays within the limits in ``bot.blocks``; long lists are cut
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from itertools import islice
 from statistics import median
 from typing import Any
@@ -23,7 +23,6 @@ from bot.blocks import (
     Message,
     actions,
     button,
-    channel,
     code,
     confirm_dialog,
     context,
@@ -35,7 +34,6 @@ from bot.blocks import (
     link,
     mention,
     pack_lines,
-    packed_message,
     progress_bar,
     section,
     slack_date,
@@ -47,9 +45,8 @@ from bot.runs import RunInfo
 from workflows.model import FailedChild, FanoutResult, Progress
 
 __all__ = [
-    "Message", "RunListing", "escape", "progress_bar", "format_duration", "format_percent", "failure_kind",
-    "run_message", "summary_message", "error_message", "help_message", "status_message", "list_message",
-    "schedules_message",
+    "Message", "escape", "progress_bar", "format_duration", "format_percent", "failure_kind", "run_message",
+    "summary_message", "failure_groups", "open_ui_buttons", "progress_lines", "stats_line", "timing_line",
 ]
 
 LIST_SAMPLE = 1000  # never format more entries than this from any list
@@ -58,19 +55,7 @@ RESULT_SHOWN = 120  # characters of a team's JSON result shown per value (the CS
 ENDED = {"terminated": "terminated", "timed_out": "timed out", "failed": "failed", "canceled": "cancelled in Temporal",
          "not_started": "not started (its id is taken by another workflow)"}
 NEVER_RAN = {"rejected", "expired", "withdrawn"}  # runs that waited for an approval and never started
-STATUS_EMOJI = {"running": "🔄", "completed": "✅", "cancelled": "⏹", "canceled": "⏹", "failed": "❌",
-                "terminated": "🛑", "timedout": "⌛", "timed out": "⌛", "waiting for approval": "⏳", "rejected": "🚫",
-                "expired": "⌛", "withdrawn": "↩️"}
 
-
-@dataclass(frozen=True)
-class RunListing:
-    workflow_id: str
-    status: str
-    started_by: str
-    text: str
-    start_time_iso: str
-    ui_url: str
 
 
 def failure_kind(f: FailedChild) -> str:
@@ -105,7 +90,7 @@ def _shape(run: RunInfo) -> str:
     return " · ".join(parts)
 
 
-def _progress_lines(progress: Progress) -> list[str]:
+def progress_lines(progress: Progress) -> list[str]:
     lines = [f"`{progress_bar(progress.finished, progress.total)}`",
              f"*{progress.finished:,}* of *{progress.total:,}* done · {progress.failed:,} failed"
              f" · {progress.running:,} running · {format_duration(progress.elapsed_s)} elapsed"]
@@ -116,7 +101,7 @@ def _progress_lines(progress: Progress) -> list[str]:
     return lines
 
 
-def _open_ui(url: str) -> list[Any]:
+def open_ui_buttons(url: str) -> list[Any]:
     return [button("Open in Temporal UI", "fanout_open_ui", url=url)] if url else []
 
 
@@ -170,13 +155,13 @@ def run_message(run: RunInfo, progress: Progress | None, *, final: FanoutResult 
         if progress is None:
             status = f"`{progress_bar(0, run.value_count)}`\n*0* of *{run.value_count:,}* done · starting…"
         else:
-            status = "\n".join(_progress_lines(progress))
+            status = "\n".join(progress_lines(progress))
         fallback = f"/fanout run {run.workflow_id} started: {run.value_count:,} values"
     if final is None and not (progress and progress.cancel_requested_by):
         confirm = confirm_dialog("Cancel this run?", f"Stop run `{run.workflow_id}`? Finished results are kept.",
                                  "Cancel run", "Keep running")
         buttons.append(button("Cancel", "fanout_cancel", value=run.workflow_id, style="danger", confirm=confirm))
-    buttons += _open_ui(run.ui_url)
+    buttons += open_ui_buttons(run.ui_url)
     blocks: list[Block] = [section(head), section(status),
                            context(f"Run `{escape(run.workflow_id)}` · {link(run.ui_url, 'Temporal Web UI')}")]
     if buttons:
@@ -213,12 +198,12 @@ def result_shown(result: Any) -> str:
     return escape(text if len(text) <= RESULT_SHOWN else text[: RESULT_SHOWN - 1] + "…")
 
 
-def _stats(result: FanoutResult) -> str:
+def stats_line(result: FanoutResult) -> str:
     counts = _counts(result.success_count, result.failure_count, result.cancelled_count)
     return f"{counts} of {result.total_children:,} · success rate *{escape(format_percent(result.success_rate))}*"
 
 
-def _timing(result: FanoutResult) -> str:
+def timing_line(result: FanoutResult) -> str:
     parts = [f"Wall time {format_duration(result.wall_s)}"]
     if result.sequential:
         parts.append("sequential")
@@ -238,7 +223,7 @@ def _timing(result: FanoutResult) -> str:
     return " · ".join(parts)
 
 
-def _failure_groups(result: FanoutResult) -> list[tuple[str, int, list[FailedChild]]]:
+def failure_groups(result: FanoutResult) -> list[tuple[str, int, list[FailedChild]]]:
     listed: dict[str, list[FailedChild]] = {}
     for f in islice(result.failed_children, LIST_SAMPLE):
         listed.setdefault(failure_kind(f), []).append(f)
@@ -251,7 +236,7 @@ def _failure_groups(result: FanoutResult) -> list[tuple[str, int, list[FailedChi
 
 def _pack_failures(result: FanoutResult, budget: Budget) -> list[str]:
     texts: list[str] = []
-    groups = _failure_groups(result)
+    groups = failure_groups(result)
     accounted, tails = 0, []
     for i, (kind, count, items) in enumerate(groups):
         lines = (f"{f.value}: {user_text(f.error, 300)}{_attempts(f.attempts)}" for f in items)
@@ -276,7 +261,7 @@ def _pack_failures(result: FanoutResult, budget: Budget) -> list[str]:
 
 def summary_message(run: RunInfo, result: FanoutResult) -> Message:
     """The one threaded reply with the run's outcome."""
-    head: list[Block] = [section(f"{_title(result)}\n{_stats(result)}"), context(_timing(result))]
+    head: list[Block] = [section(f"{_title(result)}\n{stats_line(result)}"), context(timing_line(result))]
     if run.retry_of:
         head.append(context(f"↩️ Retry of {code(run.retry_of, 80)}"))
     if run.approved_by:
@@ -322,69 +307,3 @@ def summary_message(run: RunInfo, result: FanoutResult) -> Message:
                "success_rate": result.success_rate, "cancelled_count": result.cancelled_count,
                "status": result.status}
     return finish(escape(fallback), body + tail, {"event_type": "fanout_summary", "event_payload": payload})
-
-
-def error_message(problem: str, usage: str) -> Message:
-    """An ephemeral error; ``problem`` and ``usage`` are mrkdwn we wrote (already escaped)."""
-    blocks: list[Block] = [section(f":warning: {problem}")]
-    if usage.strip():
-        blocks.append(section(usage))
-    return finish(problem or "Something went wrong", blocks)
-
-
-def help_message(help_text: str) -> Message:
-    lines = help_text.strip().splitlines() or ["(no help)"]
-    return packed_message(lines[0], "", lines, len(lines), "_…and {n:,} more lines_",
-                          extra=[actions(button("New run", "fanout_new_run", value="new", style="primary"))])
-
-
-def status_message(run_id: str, status: str, progress: Progress | None, result: FanoutResult | None,
-                   ui_url: str) -> Message:
-    emoji = STATUS_EMOJI.get(status.strip().lower(), "•")
-    lines = [f"{emoji} Run {code(run_id, 100)}: *{user_text(status, 40)}*"]
-    fallback = f"Run {run_id}: {status}"
-    if result is not None:
-        lines += [_stats(result), _timing(result)]
-        groups = _failure_groups(result)
-        if groups:
-            lines.append("Failures: " + ", ".join(f"{escape(kind)} ×{count:,}" for kind, count, _ in groups[:10]))
-        fallback += f", {result.success_count:,}/{result.total_children:,} succeeded"
-    elif progress is not None:
-        lines += _progress_lines(progress)
-        fallback += f", {progress.finished:,}/{progress.total:,} done"
-    blocks: list[Block] = [section("\n".join(lines))]
-    if ui_url:
-        blocks.append(actions(*_open_ui(ui_url)))
-    return finish(escape(fallback), blocks)
-
-
-def list_message(channel_id: str, runs: list[RunListing]) -> Message:
-    where = channel(channel_id)
-    if not runs:
-        return finish("No /fanout runs in this channel yet.", [section(f"No `/fanout` runs in {where} yet.")])
-    lines = (
-        f"{STATUS_EMOJI.get(r.status.strip().lower(), '•')} {code(r.workflow_id, 60)} · {user_text(r.status, 30)} · "
-        f"{mention(r.started_by)} · {code(r.text, 60)} · {slack_date(r.start_time_iso)} · {link(r.ui_url, 'UI')}"
-        for r in runs
-    )
-    fallback = f"{len(runs):,} /fanout run{'s' if len(runs) != 1 else ''} in this channel"
-    return packed_message(fallback, f"*Recent `/fanout` runs in {where}* · {len(runs):,}", lines, len(runs),
-                           "_…and {n:,} more_")
-
-
-def schedules_message(channel_id: str, listings: Sequence[Any]) -> Message:
-    """``/fanout schedules``: each of the channel's schedules, its next firing and its last result."""
-    where = channel(channel_id)
-    if not listings:
-        return finish("No schedules in this channel.", [section(
-            f"No `/fanout` schedules in {where}. Make one: `/fanout schedule every 1h 1-10`.")])
-    lines = []
-    for s in listings:
-        state = "⏸ paused" if s.paused else (f"next {slack_date(s.next_fire.isoformat())}" if s.next_fire else "—")
-        last = (f"last {code(s.last_run, 60)} {STATUS_EMOJI.get(s.last_status, '')} {user_text(s.last_status, 20)}"
-                if s.last_run else "not fired yet")
-        lines.append(f"🗓 {code(s.schedule_id, 40)} · {user_text(s.when, 60)} · {code('/fanout ' + s.text, 60)} · "
-                     f"{mention(s.owner)} · {state} · {last}")
-    fallback = f"{len(listings):,} schedule{'s' if len(listings) != 1 else ''} in this channel"
-    return packed_message(fallback, f"*Schedules in {where}* · {len(listings):,}", lines, len(listings),
-                          "_…and {n:,} more_")

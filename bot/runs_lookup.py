@@ -22,7 +22,7 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from bot import search_attributes as sa
-from bot.render import RunListing
+from bot.render_replies import RunListing
 from bot.reporter import ReporterWorkflow
 from bot.runs import RunInfo, from_memo, reporter_id, run_id_of, ui_url
 from bot.start import Where

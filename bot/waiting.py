@@ -22,7 +22,7 @@ from bot import schedules
 from bot.blocks import code, escape, mention, slack_date
 from bot.operations import COMMAND_BUDGET_S, Operations, Respond, unescape_slack
 from bot.parse import RunCommand, ScheduleActionCommand, ScheduleCommand
-from bot.render import schedules_message
+from bot.render_replies import schedules_message
 from bot.reporter import ReporterWorkflow
 from bot.runs import Decision, Step
 from bot.start import Origin, run_info

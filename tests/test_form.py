@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from slack_sdk.models.views import View
 
 from bot.catalog import SCENARIOS
-from bot.commands import OPTIONS, command_text
+from bot.command_text import command_text
+from bot.commands import OPTIONS
 from bot.form import (
     CHANNEL,
     SCENARIO,

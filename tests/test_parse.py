@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from bot import parse as parse_module
 from bot.catalog import LAB_CHILD_TYPES, SCENARIOS, Catalog, ChildType
-from bot.commands import ECHO_LIMIT, EXAMPLES, OPTIONS, SUBCOMMANDS, command_text, help_text, show
+from bot.command_text import command_text, help_text, usage_text
+from bot.commands import ECHO_LIMIT, EXAMPLES, OPTIONS, SUBCOMMANDS, escape_mrkdwn, show
 from bot.parse import (
     CancelCommand,
     HelpCommand,
@@ -23,9 +24,7 @@ from bot.parse import (
     ScheduleCommand,
     SchedulesCommand,
     StatusCommand,
-    escape_mrkdwn,
     parse,
-    usage_text,
 )
 from workflows.model import ChildPlugin, FanoutRequest, ValueRange
 from workflows.values import iter_values

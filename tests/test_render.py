@@ -1,4 +1,5 @@
-"""bot.render: run state -> Slack messages, within Slack's limits, with all outside text escaped."""
+"""bot.render and bot.render_replies: run state -> Slack messages, within Slack's limits, with all outside text
+escaped."""
 
 from __future__ import annotations
 
@@ -12,20 +13,15 @@ from hypothesis import strategies as st
 
 from bot.render import (
     Message,
-    RunListing,
-    error_message,
     escape,
     failure_kind,
     format_duration,
     format_percent,
-    help_message,
-    list_message,
     progress_bar,
     run_message,
-    schedules_message,
-    status_message,
     summary_message,
 )
+from bot.render_replies import RunListing, error_message, help_message, list_message, schedules_message, status_message
 from bot.runs import RunInfo
 from bot.schedules import ScheduleListing
 from workflows.model import ChildSpan, FailedChild, FanoutResult, Progress, SuccessfulResult

@@ -15,7 +15,7 @@ import pytest
 from temporalio.client import Client
 
 from bot.catalog import SCENARIOS, Catalog
-from bot.commands import help_text
+from bot.command_text import help_text
 from bot.config import ConfigError, Settings
 from bot.devslack import FakeSlack, SlackLimits
 from bot.form import SCENARIO, FormContext, run_form, state_of, submitted

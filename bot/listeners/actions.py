@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.form import FormContext
 from bot.home_view import NEW_RUN
 from bot.listeners.common import Context, clicked_in, guarded, open_form, refusal
-from bot.render import error_message
+from bot.render_replies import error_message
 
 
 def register(app: AsyncApp, ctx: Context) -> None:

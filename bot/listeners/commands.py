@@ -7,6 +7,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.command_text import help_text, usage_text
 from bot.form import FormContext
 from bot.listeners.common import Context, guarded, open_form, refusal
 from bot.parse import (
@@ -19,11 +20,9 @@ from bot.parse import (
     ScheduleCommand,
     SchedulesCommand,
     StatusCommand,
-    help_text,
     parse,
-    usage_text,
 )
-from bot.render import error_message, help_message
+from bot.render_replies import error_message, help_message
 
 
 def register(app: AsyncApp, ctx: Context) -> None:

@@ -11,12 +11,13 @@ from slack_bolt.async_app import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.blocks import escape
 from bot.catalog import SCENARIOS, Catalog
 from bot.child_types import ServedChildTypes
 from bot.config import Settings
 from bot.form import FormContext, run_form
 from bot.operations import Operations
-from bot.render import error_message, escape
+from bot.render_replies import error_message
 from bot.waiting import Waiting
 from workflows.model import FanoutRequest
 
