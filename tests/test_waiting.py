@@ -28,7 +28,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from bot import search_attributes as sa
 from bot.devslack import FakeSlack, PostedMessage, SlackLimits
-from bot.reporter import CALL
+from bot.reporter_calls import CALL
 from bot.runs import reporter_id
 from bot.slack_requests import function_executed, post_signed, slash_command_body
 from bot.waiting import DECIDE_BUDGET_S
