@@ -1,7 +1,7 @@
 """/fanout text -> a typed command, or a ParseError saying what was wrong. Pure; never raises.
 
-Options and scenarios come from the table in bot.commands; a run's values and options are read by
-bot.parse_run, the subcommands here.
+Options and scenarios come from the table in bot.commands. The subcommands are read here; a run's
+values and options in bot.parse_run.
 """
 
 from __future__ import annotations
