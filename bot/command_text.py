@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+from bot.blocks import escape
 from bot.catalog import LAB, Catalog, Scenario
-from bot.commands import EXAMPLES, OPTIONS, SUBCOMMANDS, Option, escape_mrkdwn, options
+from bot.commands import EXAMPLES, OPTIONS, SUBCOMMANDS, Option, options
 from workflows.model import FanoutRequest, ValueRange
 
 
@@ -18,7 +19,7 @@ def _scenario_line(scenario: Scenario, ranges_shown: int = 8) -> str:
     if len(scenario.values) > ranges_shown:
         values += f" …({len(scenario.values) - ranges_shown:,} more ranges)"
     options = f" {_code(scenario.options)}" if scenario.options else ""
-    return f"    ◦ {_code(scenario.name)}: {values}{options} — {escape_mrkdwn(scenario.help)}"
+    return f"    ◦ {_code(scenario.name)}: {values}{options} — {escape(scenario.help)}"
 
 
 def _range_text(r: ValueRange) -> str:
@@ -58,7 +59,7 @@ def values_text(request: FanoutRequest, limit: int = 2000) -> str:
 
 
 def _code(text: str) -> str:
-    return f"`{escape_mrkdwn(text)}`"
+    return f"`{escape(text)}`"
 
 
 def usage_text() -> str:

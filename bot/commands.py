@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bot.blocks import escape
 from bot.catalog import LAB, Catalog
 from workflows.model import MAX_CHILD_WORKFLOWS, FanoutRequest
 from workflows.rules import FAIL_RULE_HELP, RuleError, parse_fail_rule
@@ -36,16 +37,11 @@ class OptionError(ValueError):
     """An option's argument does not parse; the message is mrkdwn with user text escaped."""
 
 
-def escape_mrkdwn(text: str) -> str:
-    """Escape Slack's control characters, so user text never becomes a mention or a link."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def show(text: str) -> str:
     """User text as inline code: at most ECHO_LIMIT characters, escaped, unable to close the code span."""
     if len(text) > ECHO_LIMIT:
         text = text[: ECHO_LIMIT - 1] + "…"
-    return "`" + escape_mrkdwn(text.replace("`", "'")) + "`"
+    return "`" + escape(text.replace("`", "'")) + "`"
 
 
 @dataclass(frozen=True)
@@ -112,7 +108,7 @@ def _fail(arg: str) -> Changes:
     try:
         parse_fail_rule(arg)
     except RuleError as err:
-        raise OptionError(f"{show(f'--fail {arg}')}: {escape_mrkdwn(str(err))}.") from None
+        raise OptionError(f"{show(f'--fail {arg}')}: {escape(str(err))}.") from None
     return {"fail": arg.strip().lower()}
 
 
@@ -201,7 +197,7 @@ def child_option(catalog: Catalog) -> Option:
         "child",
         "|".join(c.name for c in types),
         "double",
-        "child workflow type: " + ", ".join(f"`{c.name}` {escape_mrkdwn(c.description)}" for c in types),
+        "child workflow type: " + ", ".join(f"`{c.name}` {escape(c.description)}" for c in types),
         _child,
         FormField("Child workflow type", "select", tuple(Choice(c.name, f"{c.name}: {c.description}")
                                                          for c in types)),

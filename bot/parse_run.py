@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.blocks import escape
 from bot.catalog import Catalog, Scenario
 from bot.command_text import option_names
 from bot.commands import (
@@ -19,7 +20,6 @@ from bot.commands import (
     Changes,
     Option,
     OptionError,
-    escape_mrkdwn,
     find_option,
     show,
 )
@@ -171,7 +171,7 @@ def read_tokens(tokens: list[str], *, in_scenario: bool) -> tuple[Changes, list[
             arg = tokens[i]
             i += 1
         if option.arg and not arg:
-            raise Problem(f"`{option.flag}` needs a value: `{escape_mrkdwn(option.syntax)}`.", option.name)
+            raise Problem(f"`{option.flag}` needs a value: `{escape(option.syntax)}`.", option.name)
         try:
             changes.update(option.apply(arg or ""))
         except OptionError as err:

@@ -11,9 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot import parse as parse_module
+from bot.blocks import escape
 from bot.catalog import LAB_CHILD_TYPES, SCENARIOS, Catalog, ChildType
 from bot.command_text import command_text, help_text, usage_text
-from bot.commands import ECHO_LIMIT, EXAMPLES, OPTIONS, SUBCOMMANDS, escape_mrkdwn, show
+from bot.commands import ECHO_LIMIT, EXAMPLES, OPTIONS, SUBCOMMANDS, show
 from bot.parse import (
     CancelCommand,
     HelpCommand,
@@ -175,7 +176,7 @@ def test_fail_rules(rule: str) -> None:
 )
 def test_bad_fail_rules_show_the_rule_error(rule: str, message: str) -> None:
     text = problem(f"1 --fail {rule}")
-    assert text.startswith(f"`--fail {rule}`: ") and escape_mrkdwn(message) in text  # `<=` arrives as `&lt;=`
+    assert text.startswith(f"`--fail {rule}`: ") and escape(message) in text  # `<=` arrives as `&lt;=`
 
 
 def test_option_forms_and_positions() -> None:
@@ -350,7 +351,7 @@ def test_every_subcommand_has_a_parser() -> None:
 
 
 def test_escape_mrkdwn() -> None:
-    assert escape_mrkdwn("a & <b> &amp;") == "a &amp; &lt;b&gt; &amp;amp;"
+    assert escape("a & <b> &amp;") == "a &amp; &lt;b&gt; &amp;amp;"
 
 
 @pytest.mark.parametrize(
