@@ -6,6 +6,7 @@ Home tab: at most LISTED runs of each kind keeps it far under 100 blocks and 250
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,7 +33,17 @@ from bot.home import DayTotals
 from workflows.model import Progress
 
 LISTED = 10  # runs of each kind on the tab
-NEW_RUN = "fanout_new_run"  # the action that opens the form (value: a scenario's name, or "new")
+# The buttons that open the run form: "New run", and one per scenario. Slack refuses an actions block whose
+# elements share an action_id (its reference: "unique among all other action_ids in the containing block"), so
+# each has its own (a scenario's name is [a-z][a-z0-9_-]*, bot.scenarios), and one listener matches them all.
+NEW_RUN = "fanout_new_run"  # the value: a scenario's name, or "new"
+NEW_RUN_ACTIONS = re.compile(r"^fanout_new_run(?::[a-z][a-z0-9_-]*)?$")  # Bolt matches with re.search
+
+
+def scenario_action(name: str) -> str:
+    return f"{NEW_RUN}:{name}"
+
+
 STATUS_EMOJI = {"running": "🔄", "completed": "✅", "cancelled": "⏹", "terminated": "🛑", "timed_out": "⌛",
                 "failed": "❌", "canceled": "⏹", "not_started": "🛑"}
 HOW_TO = ("*How it works* — a run fans a parent workflow out to one child workflow per value, in parallel; "
@@ -65,7 +76,8 @@ class HomeData:
 
 def _buttons(catalog: Catalog) -> Block:
     return actions(button("New run", NEW_RUN, value="new", style="primary"),
-                   *(button(f"Scenario: {s.name}", NEW_RUN, value=s.name) for s in catalog.scenarios[:24]))
+                   *(button(f"Scenario: {s.name}", scenario_action(s.name), value=s.name)
+                     for s in catalog.scenarios[:24]))
 
 
 def _links(run: HomeRun) -> str:

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from slack_sdk.models.views import View
 
-from bot.catalog import SCENARIOS
+from bot.catalog import SCENARIOS, Catalog, Scenario
 from bot.command_text import command_text
 from bot.commands import OPTIONS
 from bot.form import (
@@ -27,7 +27,7 @@ from bot.form import (
     submitted,
 )
 from bot.home import DayTotals
-from bot.home_view import LISTED, HomeData, HomeRun, home_view
+from bot.home_view import LISTED, NEW_RUN_ACTIONS, HomeData, HomeRun, home_view
 from bot.parse import ParseError, RunCommand, parse
 from workflows.model import FanoutRequest, Progress, ValueRange
 from workflows.rules import CHILD_TYPES
@@ -169,6 +169,17 @@ def test_the_home_tab_shows_runs_totals_and_buttons_within_slacks_limits() -> No
     assert "&lt;!channel&gt;" in text and "<!channel>" not in text  # user text escaped
     buttons = [e for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert [b["value"] for b in buttons] == ["new"] + [s.name for s in SCENARIOS]
+
+
+def test_each_home_button_has_its_own_action_id_and_the_one_listener_matches_them_all() -> None:
+    # Slack refuses an actions block whose elements share an action_id, and then the Home tab never appears.
+    many = Catalog(SCENARIOS + tuple(Scenario(f"team-{i:02d}", (ValueRange(1, 5),), "d") for i in range(30)))
+    view = home_view(HomeData("U1", [], [], DayTotals("2026-12-02")), many)
+    [buttons] = [b["elements"] for b in view["blocks"] if b["type"] == "actions"]
+    ids = [b["action_id"] for b in buttons]
+    assert len(ids) == 25 and len(set(ids)) == 25  # New run and 24 scenarios: an actions block holds 25
+    assert all(NEW_RUN_ACTIONS.search(i) for i in ids)
+    assert not NEW_RUN_ACTIONS.search("fanout_new_run_x") and not NEW_RUN_ACTIONS.search("x:fanout_new_run")
 
 
 def test_an_empty_home_tab_says_how_to_start() -> None:

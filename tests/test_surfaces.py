@@ -238,8 +238,14 @@ async def test_the_app_home_shows_the_users_runs_and_the_days_totals(surfaces: B
 
 async def test_new_run_from_the_home_and_from_the_help(surfaces: BotUnderTest) -> None:
     fake, channel = surfaces.fake, new_channel()
+    # The scenario's button as the Home tab has it: each button has its own action_id (Slack refuses shared ones).
+    await send(surfaces, app_home_opened("UHOMEFORM"))
+    await fake.wait_for(lambda: "UHOMEFORM" in fake.home_tabs, timeout=10)
+    [action_id] = [e["action_id"] for b in fake.home_tabs["UHOMEFORM"]["blocks"] if b["type"] == "actions"
+                   for e in b["elements"] if e.get("value") == "all-success"]
+    assert action_id != "fanout_new_run"
     before = len(fake.views)
-    await send(surfaces, home_action_body("fanout_new_run", "all-success"))
+    await send(surfaces, home_action_body(action_id, "all-success", user_id="UHOMEFORM"))
     view = await opened_view(fake, before)
     blocks = {b.get("block_id"): b for b in view["blocks"]}
     assert CHANNEL in blocks and blocks[SCENARIO]["element"]["initial_option"]["value"] == "all-success"

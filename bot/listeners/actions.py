@@ -11,7 +11,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.form import FormContext
-from bot.home_view import NEW_RUN
+from bot.home_view import NEW_RUN_ACTIONS
 from bot.listeners.common import Context, clicked_in, guarded, open_form, refusal
 from bot.render_replies import error_message
 
@@ -93,7 +93,7 @@ def register(app: AsyncApp, ctx: Context) -> None:
             await open_form(client, body.get("trigger_id", ""), FormContext(channel_id=channel_id), respond,
                             await ctx.catalog(channel_id), request=found[1])
 
-    @app.action(NEW_RUN)
+    @app.action(NEW_RUN_ACTIONS)  # New run, and each scenario's button (each its own action_id)
     async def new_run(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
         await ack()
         # From the help (in a channel) the form is for that channel; from the App Home it asks for one.
