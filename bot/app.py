@@ -54,6 +54,7 @@ class Bot:
     ops: Operations
     workers: BotWorkers
     team_id: str
+    child_types: ServedChildTypes
 
 
 async def build_bot(settings: Settings, *, gateway: TemporalGateway | None = None,
@@ -68,11 +69,13 @@ async def build_bot(settings: Settings, *, gateway: TemporalGateway | None = Non
     ops = Operations(settings, gateway, where)
     app = AsyncApp(client=slack, signing_secret=settings.slack_signing_secret or None,
                    request_verification_enabled=not settings.socket_mode)
-    register_listeners(app, Context(settings, ops, Waiting(ops), ServedChildTypes(gateway.client, settings.task_queue)))
+    served = ServedChildTypes(gateway.client, settings.task_queue)
+    served.child_types()  # the first read starts now, in the background
+    register_listeners(app, Context(settings, ops, Waiting(ops), served))
     config = gateway.config
 
     async def patient_client() -> Client:
         return await connect(wait=True, config=config)
 
     workers = BotWorkers(settings, queue, team_id, connect=worker_client or patient_client)
-    return Bot(app, settings, gateway, ops, workers, team_id)
+    return Bot(app, settings, gateway, ops, workers, team_id, served)

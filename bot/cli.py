@@ -198,7 +198,7 @@ async def dispatch(argv: Sequence[str]) -> int:
     settings = Settings.from_env(require_slack=False)  # a bad FANOUT_SCENARIOS file: ConfigError, exit 2
     # No channel: the scenarios offered everywhere; the child types workers serve (the lab's if Temporal is down).
     served = ServedChildTypes(lambda: connect(timeout_s=5.0), settings.task_queue, warn=False)
-    catalog = Catalog(SCENARIOS + settings.scenarios, await served.child_types()).for_channel("")
+    catalog = Catalog(SCENARIOS + settings.scenarios, await served.fresh()).for_channel("")
     command = HelpCommand() if flags & set(HELP_FLAGS) else parse(text, max_values=settings.max_values,
                                                                   catalog=catalog)
     if isinstance(command, ParseError):

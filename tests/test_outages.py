@@ -4,6 +4,7 @@ have landed: the user is told so, and the run reports itself)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -15,7 +16,8 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from bot.devslack import FakeSlack, PostedMessage, SlackLimits
-from bot.slack_requests import post_signed, slash_command_body
+from bot.form import VALUES, state_of
+from bot.slack_requests import post_signed, slash_command_body, view_submission_body
 from bot.start import Origin, run_id_for
 from tests.conftest import SIGNING_SECRET, BotUnderTest, serve_bot, settings_for_tests
 from tests.entrypoints import dev_server_ports, start_dev_server
@@ -125,3 +127,42 @@ async def test_a_start_whose_answer_was_lost_says_it_may_have_started_and_the_ru
             assert "Completed" in json.dumps(answer)
     finally:
         await proxy.stop()
+
+
+async def test_the_ack_never_waits_on_temporal_for_the_child_types(fake: FakeSlack, task_queue: str,
+                                                                   temporal_address: str) -> None:
+    """Every command reads which child types workers serve; that read hangs here for good. Commands are acked
+    all the same, from what was read last, and a child type that read did not know is refused after the ack."""
+    settings = settings_for_tests(fake.base_url, task_queue)
+    async with serve_bot(settings, fake, temporal_address) as bot:
+        served = bot.bot.child_types  # type: ignore[attr-defined]
+        reads = 0
+
+        async def never_answers() -> Client:
+            nonlocal reads
+            reads += 1
+            await asyncio.Event().wait()
+            raise AssertionError("unreachable")
+
+        served.client, served._read_at = never_answers, -1e9  # stale: the next command starts a read
+        where = channel()
+        status, ack, _ = await post_signed(bot.url, slash_command_body("help", channel_id=where,
+                                                                       response_url=fake.response_url()),
+                                           SIGNING_SECRET)
+        assert status == 200 and "/fanout" in ack  # the help, from the lab's child types
+        opened = len(fake.views)
+        status, ack, _ = await post_signed(bot.url, slash_command_body("", channel_id=where,
+                                                                       response_url=fake.response_url()),
+                                           SIGNING_SECRET)
+        assert status == 200 and ack == ""
+        await fake.wait_for(lambda: len(fake.views) > opened, timeout=3)  # the form opened, within the trigger
+        form = fake.views[-1]
+        status, ack, _ = await post_signed(bot.url, view_submission_body(
+            {**form["view"], "id": form["id"]}, state_of(form["view"], **{VALUES: "1 2 3"}), user_id="U1"),
+            SIGNING_SECRET)
+        assert status == 200 and ack == ""  # the run started from the form
+        answer, _, _ = await private_answer(bot, "1 2 --child resize", where)  # acked with nothing, then refused
+        assert "No worker serves the child type `resize`" in json.dumps(answer)
+        await fake.wait_for(lambda: len(run_messages(fake, where)) == 1, timeout=15)
+        assert reads == 1  # one read in flight at a time, however many commands
+

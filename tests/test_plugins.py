@@ -55,6 +55,11 @@ async def team_bot(client: Client, temporal_address: str, tmp_path: Path,
                                            workflow=WallClockWorkflow)]
     async with FakeSlack(limits=SlackLimits.scaled(20)) as fake, workers(client, queue, children), \
             serve_bot(settings_for_tests(fake.base_url, queue), fake, temporal_address) as bot:
+        served = bot.bot.child_types  # type: ignore[attr-defined]
+        for _ in range(100):  # the bot reads the team's types once each type's pollers have registered
+            if {c.name for c in children} <= {c.name for c in await served.fresh(max_age_s=0.1)}:
+                break
+            await asyncio.sleep(0.1)
         yield bot
 
 
@@ -172,13 +177,13 @@ async def test_many_child_types_are_announced_within_temporals_identity_limit(cl
     async with workers(client, queue, children):
         served = ServedChildTypes(lambda: asyncio.sleep(0, client), queue)
         for _ in range(50):
-            names = [c.name for c in await served.child_types() if not c.lab]
+            names = [c.name for c in await served.fresh() if not c.lab]
             if len(names) == 8:
                 break
             served._read_at = -1e9  # read again: the pollers register within a moment
             await asyncio.sleep(0.1)
     assert names == [c.name for c in children]
-    [first] = [c for c in await served.child_types() if c.name == "type-00"]
+    [first] = [c for c in served.child_types() if c.name == "type-00"]
     assert first.description == children[0].description and first.plugin is not None
     assert first.plugin.task_queue == f"{queue}.child.type-00" and first.plugin.activity == "write_value_file"
     too_many = [ChildType(f"type-with-a-long-name-{i:03d}", "d", activity=write_value_file) for i in range(40)]

@@ -91,7 +91,7 @@ def register(app: AsyncApp, ctx: Context) -> None:
         found = await ctx.ops.request_of(body["actions"][0].get("value", ""), team_id, channel_id, respond)
         if found is not None:  # the form, filled in with the run's request, for the run's channel
             await open_form(client, body.get("trigger_id", ""), FormContext(channel_id=channel_id), respond,
-                            await ctx.catalog(channel_id), request=found[1])
+                            ctx.catalog(channel_id), request=found[1])
 
     @app.action(NEW_RUN_ACTIONS)  # New run, and each scenario's button (each its own action_id)
     async def new_run(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
@@ -103,5 +103,5 @@ def register(app: AsyncApp, ctx: Context) -> None:
             await respond(**error_message(problem, "").as_ephemeral())
             return
         await open_form(client, body.get("trigger_id", ""), FormContext(channel_id="" if in_home else channel_id),
-                        None if in_home else respond, await ctx.catalog("" if in_home else channel_id),
+                        None if in_home else respond, ctx.catalog("" if in_home else channel_id),
                         scenario=body["actions"][0].get("value", ""))

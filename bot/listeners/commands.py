@@ -37,17 +37,29 @@ def register(app: AsyncApp, ctx: Context) -> None:
         if not command.get("text", "").strip():  # `/fanout` alone: the form, for this channel
             await ack()
             await open_form(client, command.get("trigger_id", ""), FormContext(channel_id=channel_id), respond,
-                            await ctx.catalog(channel_id))
+                            ctx.catalog(channel_id))
             return
-        catalog = await ctx.catalog(channel_id)  # a scenario limited to other channels is refused here
-        parsed = parse(command.get("text", ""), max_values=ctx.settings.max_values, catalog=catalog)
+        catalog = ctx.catalog(channel_id)  # a scenario limited to other channels is refused here
+        text = command.get("text", "")
+        parsed = parse(text, max_values=ctx.settings.max_values, catalog=catalog)
+        acked = False
+        if isinstance(parsed, ParseError) and parsed.field == "child":
+            # A child type the last read of what workers serve did not know (a worker that just started): the ack
+            # never waits on Temporal, so read again after it, and refuse privately if it is still unknown.
+            await ack()
+            acked = True
+            parsed = parse(text, max_values=ctx.settings.max_values, catalog=await ctx.fresh_catalog(channel_id))
+            if isinstance(parsed, ParseError):
+                await respond(**error_message(parsed.problem, usage_text()).as_ephemeral())
+                return
         if isinstance(parsed, ParseError):
             await ack(**error_message(parsed.problem, usage_text()).as_ack())
             return
         if isinstance(parsed, HelpCommand):
             await ack(**help_message(help_text(catalog)).as_ack())
             return
-        await ack()  # within Slack's 3 s; the answer follows through respond() or the run's reporter
+        if not acked:
+            await ack()  # within Slack's 3 s; the answer follows through respond() or the run's reporter
         ops = ctx.ops
         if isinstance(parsed, RunCommand):
             await guarded(respond, "starting the run", ops.run(parsed, command, respond))

@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import escape
 from bot.catalog import SCENARIOS, Catalog
-from bot.child_types import ServedChildTypes
+from bot.child_types import RECHECK_S, ServedChildTypes
 from bot.config import Settings
 from bot.form import FormContext, run_form
 from bot.operations import Operations
@@ -31,11 +31,17 @@ class Context:
     waiting: Waiting  # schedules, approvals, Workflow Builder steps
     child_types: ServedChildTypes  # which child types some worker serves now
 
-    async def catalog(self, channel_id: str) -> Catalog:
+    def catalog(self, channel_id: str) -> Catalog:
         """What the parser, the help and the form offer in a channel ("": none is known, as on the Home): the
-        scenarios offered there (the lab's and FANOUT_SCENARIOS'), and the child types workers serve."""
-        scenarios = SCENARIOS + self.settings.scenarios
-        return Catalog(scenarios, await self.child_types.child_types()).for_channel(channel_id)
+        scenarios offered there (the lab's and FANOUT_SCENARIOS'), and the child types workers serve as last
+        read (never waiting on Temporal: this is what an ack is built from)."""
+        return Catalog(SCENARIOS + self.settings.scenarios, self.child_types.child_types()).for_channel(channel_id)
+
+    async def fresh_catalog(self, channel_id: str) -> Catalog:
+        """The catalog after a read of the child types workers serve at most RECHECK_S old, for a child type the
+        last read did not know (a worker that just started); after an ack, since it may wait ~1 s."""
+        served = await self.child_types.fresh(max_age_s=RECHECK_S)
+        return Catalog(SCENARIOS + self.settings.scenarios, served).for_channel(channel_id)
 
 
 def refusal(settings: Settings, user_id: str, channel_id: str) -> str | None:

@@ -40,7 +40,9 @@ def register(app: AsyncApp, ctx: Context) -> None:
             await fail("/fanout is not enabled in that channel (FANOUT_ALLOWED_CHANNELS).")
             return
         text = step_text(inputs)
-        parsed = parse(text, max_values=ctx.settings.max_values, catalog=await ctx.catalog(channel_id))
+        parsed = parse(text, max_values=ctx.settings.max_values, catalog=ctx.catalog(channel_id))
+        if isinstance(parsed, ParseError) and parsed.field == "child":  # an event: there is time to read again
+            parsed = parse(text, max_values=ctx.settings.max_values, catalog=await ctx.fresh_catalog(channel_id))
         if isinstance(parsed, ParseError) or not isinstance(parsed, RunCommand):
             problem = parsed.problem if isinstance(parsed, ParseError) else "give values like 1-15"
             await fail(f"Cannot run a fan-out of {text!r}: {mrkdwn_to_text(problem, plain=True)}")

@@ -18,6 +18,6 @@ def register(app: AsyncApp, ctx: Context) -> None:
         await ack()
         try:  # within 3 s of the trigger
             await client.views_open(trigger_id=shortcut["trigger_id"],
-                                    view=run_form(context=FormContext(), catalog=await ctx.catalog("")))
+                                    view=run_form(context=FormContext(), catalog=ctx.catalog("")))
         except Exception:
             log.exception("could not open the run form")

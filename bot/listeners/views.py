@@ -28,7 +28,7 @@ def register(app: AsyncApp, ctx: Context) -> None:
         user_id = str((body.get("user") or {}).get("id", ""))
         team_id = str((body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id") or "")
         parsed = submission.problem or parse(submission.text, max_values=ctx.settings.max_values,
-                                             catalog=await ctx.catalog(channel_id))
+                                             catalog=ctx.catalog(channel_id))
         if isinstance(parsed, ParseError):
             await ack(response_action="errors", errors=inline_errors(parsed, submission))
             return
