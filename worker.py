@@ -50,12 +50,8 @@ from bot.temporal import TemporalUnavailable, connect, connect_config, describe,
 from workflows.child import BatchWorkflow, ChildWorkflow, SquareChildWorkflow
 from workflows.parent import ParentWorkflow
 from workflows.plugin import ChildType, PluginBatchWorkflow, PluginChildWorkflow
-from workflows.report import ReportWorkflow
 
-# ReportWorkflow: the report claims of the bot before reporters (bot.reporter) replaced them. Claims still
-# open at the upgrade end by themselves within ten minutes (their lease runs out); it stays registered for
-# them, and for replaying their histories, for one release.
-WORKFLOWS = [ParentWorkflow, ChildWorkflow, SquareChildWorkflow, BatchWorkflow, ReportWorkflow]
+WORKFLOWS = [ParentWorkflow, ChildWorkflow, SquareChildWorkflow, BatchWorkflow]
 log = logging.getLogger("fanout.worker")
 
 

@@ -150,7 +150,6 @@ class Settings:
     host: str
     task_queue: str
     temporal_ui_url: str
-    temporal_namespace: str
     max_values: int
     allowed_channels: frozenset[str]
     allowed_users: frozenset[str]
@@ -198,7 +197,6 @@ class Settings:
             host=env.get("HOST", "").strip() or "127.0.0.1",
             task_queue=task_queue(),
             temporal_ui_url=(env.get("TEMPORAL_UI_URL", "").strip() or DEFAULT_UI_URL).rstrip("/"),
-            temporal_namespace=env.get("TEMPORAL_NAMESPACE", "").strip() or "default",
             max_values=max_values,
             allowed_channels=_ids("FANOUT_ALLOWED_CHANNELS"),
             allowed_users=_ids("FANOUT_ALLOWED_USERS"),

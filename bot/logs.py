@@ -3,9 +3,7 @@
 Every record carries the workflow id of the run it is about, when one is known:
 
 * inside a workflow, the Temporal SDK's ``workflow.logger`` puts it in ``extra["temporal_workflow"]``;
-* in the bot, code that works on one run calls ``bind_run(workflow_id)`` (for the rest of the current
-  asyncio task: each task has its own copy of the context) or ``with run_context(workflow_id):``;
-* or a call passes it itself: ``log.info("...", extra={"workflow_id": wf_id})``.
+* elsewhere a call passes it itself: ``log.info("...", extra={"workflow_id": wf_id})``.
 
 Text lines end with ``workflow_id=<id>`` unless the message already names it; JSON lines have a
 ``workflow_id`` field.
@@ -23,9 +21,7 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Callable, Coroutine, Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Coroutine, Mapping
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
@@ -35,23 +31,6 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 CORE_LOGGER = "temporalio.core"  # where the Temporal runtime forwards the SDK core's logs
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")  # CSI sequences: colours, bold, ...
 
-_workflow_id: ContextVar[str] = ContextVar("fanout_workflow_id", default="")
-
-
-def bind_run(workflow_id: str) -> None:
-    """Tag every record logged from now on in this asyncio task (and tasks it starts) with the run."""
-    _workflow_id.set(workflow_id)
-
-
-@contextmanager
-def run_context(workflow_id: str) -> Iterator[None]:
-    token = _workflow_id.set(workflow_id)
-    try:
-        yield
-    finally:
-        _workflow_id.reset(token)
-
-
 def record_workflow_id(record: logging.LogRecord) -> str:
     explicit = getattr(record, "workflow_id", "")
     if explicit:
@@ -59,7 +38,7 @@ def record_workflow_id(record: logging.LogRecord) -> str:
     details = getattr(record, "temporal_workflow", None)
     if isinstance(details, Mapping) and details.get("workflow_id"):
         return str(details["workflow_id"])
-    return _workflow_id.get()
+    return ""
 
 
 # Bolt reads SLACK_BOT_TOKEN from the environment even when given a ready client (as bot.app does), then

@@ -19,7 +19,6 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 from temporalio import activity
-from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
 from bot.blocks import Message
@@ -29,7 +28,6 @@ from bot.results import value_rows
 from bot.runs import (
     EditOutcome,
     EditProgress,
-    FollowRun,
     NotifyStarter,
     PauseSchedule,
     PostResult,
@@ -47,7 +45,6 @@ QUERY_TIMEOUT = timedelta(seconds=5)
 LOOKUP_LIMIT = 15  # messages per read: what Slack allows non-Marketplace apps since 2025
 LOOKBACK_S = 10.0  # a run message is looked for from shortly before its post was first scheduled
 LOOKUP_PAGES = 5
-ENDED_BY = {"TerminatedError": "terminated", "TimeoutError": "timed_out", "CancelledError": "canceled"}
 STEP_ALREADY_DONE = ("function_execution_not_found", "execution_not_in_running_state")  # Slack: completed before
 
 
@@ -248,25 +245,6 @@ class SlackReport:
 async def pause_schedule(input: PauseSchedule) -> None:
     """Pause a schedule whose channel cannot be posted in (it would fail at every firing), with the reason."""
     await activity.client().get_schedule_handle(input.schedule_id).pause(note=input.reason[:500])
-
-
-@activity.defn
-async def follow_run(input: FollowRun) -> FanoutResult:
-    """The result of a run an earlier version of the bot started without a reporter (adopted runs)."""
-    handle = activity.client().get_workflow_handle(input.workflow_id, result_type=FanoutResult)
-    waiting = asyncio.ensure_future(handle.result())
-    try:
-        while True:
-            done, _ = await asyncio.wait({waiting}, timeout=20)
-            if done:
-                return waiting.result()
-            activity.heartbeat()
-    except WorkflowFailureError as err:
-        status = ENDED_BY.get(type(err.cause).__name__, "failed") if err.cause else "failed"
-        raise ApplicationError(f"run {input.workflow_id} ended: {err.cause}", status, type="RunEnded",
-                               non_retryable=True) from None
-    finally:
-        waiting.cancel()
 
 
 def alt_text(result: FanoutResult) -> str:

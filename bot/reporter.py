@@ -41,13 +41,12 @@ with workflow.unsafe.imports_passed_through():
     from bot.approval import AwaitsApproval
     from bot.home import RunTotals, home_id
     from bot.home_publish import record_stats
-    from bot.report import SlackReport, follow_run
+    from bot.report import SlackReport
     from bot.runs import (
         CancelRun,
         Decision,
         EditOutcome,
         EditProgress,
-        FollowRun,
         PostResult,
         PostRunMessage,
         ReportInput,
@@ -143,15 +142,6 @@ class ReporterWorkflow(AwaitsApproval, CallsSlack):
             self._run_done = True
 
     async def _run_fanout(self, input: ReportInput) -> FanoutResult:
-        if input.adopt:  # an earlier bot started it: follow it from outside
-            self._child_started = True
-            try:
-                return await workflow.execute_activity(
-                    follow_run, FollowRun(self._run_id), task_queue=self._queue,
-                    start_to_close_timeout=timedelta(days=7), heartbeat_timeout=timedelta(seconds=60),
-                    retry_policy=RETRY)
-            except ActivityError as err:
-                return self._stand_in(input.run, _ended_status(err.cause))
         try:
             handle = await workflow.start_child_workflow(
                 "ParentWorkflow", input.request, id=self._run_id, task_queue=input.fanout_task_queue,

@@ -85,9 +85,8 @@ def to_memo(run: RunInfo) -> dict[str, object]:
 
 
 def from_memo(workflow_id: str, memo: Mapping[str, Any], ui_url: str) -> RunInfo | None:
-    """A run back from a memo; None unless it was started from Slack (runs started from the terminal
-    CLI or the lab's `temporal workflow start` are not the bot's to report). Reads both a reporter's
-    memo and the memo earlier versions put on the ParentWorkflow itself (with ``slack_message_ts``)."""
+    """A run back from its reporter's memo; None unless it was started from Slack (runs started from the
+    terminal CLI or the lab's `temporal workflow start` are not the bot's to report)."""
     message_ts = str(memo.get("slack_message_ts") or "")
     channel = str(memo.get("slack_channel") or "")
     if not channel or not memo.get("slack", False):
@@ -145,7 +144,6 @@ class ReportInput:
     fanout_task_queue: str  # where the ParentWorkflow runs (worker.py's queue)
     progress_interval_s: float = 3.0  # the shortest spacing of progress edits (FANOUT_PROGRESS_INTERVAL)
     quota_id: str = ""  # the user's UserRunsWorkflow, told when this run stops counting
-    adopt: bool = False  # follow a ParentWorkflow an earlier version of the bot started (no reporter then)
     approval: Approval | None = None
     ui_base: str = ""  # the Temporal UI's base URL, for a firing's run link
     step: Step | None = None
@@ -194,11 +192,6 @@ class PostResult:
 class NotifyStarter:
     run: RunInfo
     reason: str  # the Slack error that stopped the run's reporting
-
-
-@dataclass
-class FollowRun:
-    workflow_id: str
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 A run belongs to its channel. ``find_run`` accepts an id only when ``<id>-slack`` is a
 ReporterWorkflow on this bot's task queue whose search attributes carry the caller's workspace and
-channel, and ``<id>`` is that reporter's child (or a run it adopted). Anything else — another
+channel, and ``<id>`` is that reporter's child. Anything else — another
 channel's run, a shard or batch id, a workflow the bot did not start — is "not found", so the
 answer reveals nothing and nothing is signalled, cancelled or queried.
 """
@@ -131,8 +131,7 @@ async def find_run(client: Client, run_id: str, team_id: str, channel_id: str, w
     run_desc = None
     if desc.typed_search_attributes.get(sa.STATUS) != "not_started":
         run_desc = await _describe(client.get_workflow_handle(run_id))
-        ours = run_desc is not None and (run_desc.parent_id == reporter.id or memo.get("adopted") is True)
-        if run_desc is not None and not ours:
+        if run_desc is not None and run_desc.parent_id != reporter.id:
             run_desc = None
     return FoundRun(client, reporter, desc, run, run_desc)  # type: ignore[arg-type]
 

@@ -11,14 +11,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.client import Client
-from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -28,11 +26,9 @@ from bot.config import Settings
 from bot.home import DailyStatsWorkflow, HomeWorkflow
 from bot.home_publish import HomeActivities, record_stats
 from bot.quota import UserRunsWorkflow
-from bot.report import SlackReport, follow_run, pause_schedule
+from bot.report import SlackReport, pause_schedule
 from bot.reporter import ReporterWorkflow
-from bot.runs import ReportInput, from_memo, reporter_id, to_memo, ui_url
 from bot.slack_calls import SlackHealth
-from workflows.model import FanoutRequest
 
 log = logging.getLogger("fanout.service")
 
@@ -65,7 +61,7 @@ def build_workers(client: Client, settings: Settings, workflow_queue: str, repor
 
     return [
         Worker(client, task_queue=workflow_queue, workflows=BOT_WORKFLOWS, workflow_runner=BOT_WORKFLOW_RUNNER,
-               activities=[follow_run, record_stats, pause_schedule], graceful_shutdown_timeout=SHUTDOWN_GRACE,
+               activities=[record_stats, pause_schedule], graceful_shutdown_timeout=SHUTDOWN_GRACE,
                sticky_queue_schedule_to_start_timeout=STICKY_TIMEOUT),
         slack_queue(queues.POSTS, [report.post_run_message, report.post_summary, report.notify_starter]),
         slack_queue(queues.EDITS, [report.edit_progress, report.final_edit]),
@@ -73,35 +69,6 @@ def build_workers(client: Client, settings: Settings, workflow_queue: str, repor
         slack_queue(queues.VIEWS, [home.publish_home]),
         slack_queue(queues.STEPS, [report.complete_step]),
     ]
-
-
-async def adopt_legacy_runs(client: Client, settings: Settings, workflow_queue: str, team_id: str) -> int:
-    """Runs an earlier version of the bot started (a ParentWorkflow with a Slack memo, no reporter) get
-    a reporter that follows them to their summary. Once, at start; a run adopted already is skipped
-    (Temporal refuses a second reporter of the same id)."""
-    query = (f"WorkflowType = 'ParentWorkflow' AND ExecutionStatus = 'Running' AND ParentWorkflowId IS NULL "
-             f"AND TaskQueue = '{settings.task_queue}'")
-    adopted = 0
-    async for wf in client.list_workflows(query):
-        memo = await wf.memo()
-        run = from_memo(wf.id, memo, ui_url(settings.temporal_ui_url, client.namespace, wf.id))
-        if run is None:
-            continue
-        run = replace(run, team_id=run.team_id or team_id)
-        attributes = sa.for_run(run.team_id, run.channel_id, run.user_id)
-        try:
-            await client.start_workflow(
-                ReporterWorkflow.run,
-                ReportInput(run, FanoutRequest(ranges=[]), settings.task_queue, settings.progress_interval_s,
-                            adopt=True),
-                id=reporter_id(wf.id), task_queue=workflow_queue, memo={**to_memo(run), "adopted": True},
-                search_attributes=attributes, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
-        except WorkflowAlreadyStartedError:
-            continue
-        adopted += 1
-    if adopted:
-        log.info("adopted %d run(s) started before reporters existed", adopted)
-    return adopted
 
 
 @dataclass
@@ -116,8 +83,8 @@ class BotWorkers:
     running: bool = False
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Until ``stop``: connect (retrying), check the search attributes (ConfigError if missing),
-        adopt legacy runs, then serve. Workers finish their in-flight tasks on the way out."""
+        """Until ``stop``: connect (retrying), check the search attributes (ConfigError if missing), then
+        serve. Workers finish their in-flight tasks on the way out."""
         connecting = asyncio.ensure_future(self.connect())
         stopping = asyncio.ensure_future(stop.wait())
         await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -135,10 +102,6 @@ class BotWorkers:
                 await stack.enter_async_context(worker)
             self.running = True
             log.info("bot workers on %s (+ .%s)", self.workflow_queue, ", .".join(queues.GROUPS))
-            try:
-                await adopt_legacy_runs(client, self.settings, self.workflow_queue, self.team_id)
-            except Exception as err:  # adoption is a courtesy to old runs: never stop the bot for it
-                log.warning("could not look for runs to adopt: %s", err)
             await stop.wait()
             log.info("shutting down workers: finishing in-flight tasks")
         self.running = False

@@ -101,7 +101,6 @@ def settings_for_tests(base_url: str, queue: str, **overrides: object) -> Settin
         host="127.0.0.1",
         task_queue=queue,
         temporal_ui_url="http://localhost:8233",
-        temporal_namespace="default",
         max_values=1_000_000,
         allowed_channels=frozenset(),
         allowed_users=frozenset(),

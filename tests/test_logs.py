@@ -17,7 +17,7 @@ from types import SimpleNamespace
 import pytest
 
 from bot.config import ConfigError
-from bot.logs import CORE_LOGGER, CoreLogFilter, bind_run, configure_logging, run_context
+from bot.logs import CORE_LOGGER, CoreLogFilter, configure_logging
 from bot.temporal import core_log_filter
 from tests.entrypoints import PYTHON, Service, child_env, free_port, start_dev_server
 
@@ -53,45 +53,27 @@ def test_json_lines_carry_the_workflow_id() -> None:
     configure_logging({"LOG_FORMAT": "json", "LOG_LEVEL": "INFO"}, stream=out, core_logs=False)
     log = logging.getLogger("fanout.test")
     log.info("no run here")
-    with run_context("fanout-aaa"):
-        log.info("inside a run context")
     log.info("explicit", extra={"workflow_id": "fanout-bbb"})
     logging.getLogger("temporalio.workflow").info("from a workflow", extra={"temporal_workflow": {
         "workflow_id": "fanout-ccc", "run_id": "r1"}})
     log.debug("below the level")
     entries = [json.loads(line) for line in lines(out)]
-    assert [e["message"] for e in entries] == ["no run here", "inside a run context", "explicit", "from a workflow"]
-    assert [e.get("workflow_id") for e in entries] == [None, "fanout-aaa", "fanout-bbb", "fanout-ccc"]
+    assert [e["message"] for e in entries] == ["no run here", "explicit", "from a workflow"]
+    assert [e.get("workflow_id") for e in entries] == [None, "fanout-bbb", "fanout-ccc"]
     assert entries[0]["level"] == "INFO" and entries[0]["logger"] == "fanout.test" and "time" in entries[0]
-
-
-async def test_bind_run_tags_one_task_only() -> None:
-    out = io.StringIO()
-    configure_logging({"LOG_FORMAT": "json"}, stream=out, core_logs=False)
-    log = logging.getLogger("fanout.test")
-
-    async def follow(workflow_id: str) -> None:
-        bind_run(workflow_id)
-        await asyncio.sleep(0)
-        log.info("progress")
-
-    await asyncio.gather(follow("fanout-1"), follow("fanout-2"))
-    log.info("outside")
-    ids = [json.loads(line).get("workflow_id") for line in lines(out)]
-    assert sorted(ids[:2]) == ["fanout-1", "fanout-2"] and ids[2] is None
 
 
 def test_text_lines_name_the_run_once() -> None:
     out = io.StringIO()
     configure_logging({}, stream=out, core_logs=False)
     log = logging.getLogger("fanout.test")
-    with run_context("fanout-ddd"):
-        log.info("run %s started", "fanout-ddd")  # already named: not repeated
-        log.warning("progress update failed")
-        try:
-            raise ValueError("boom")
-        except ValueError:
-            log.exception("failed")
+    run = {"workflow_id": "fanout-ddd"}
+    log.info("run %s started", "fanout-ddd", extra=run)  # already named: not repeated
+    log.warning("progress update failed", extra=run)
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        log.exception("failed", extra=run)
     first, second, third = lines(out)[:3]
     assert first.endswith("INFO fanout.test run fanout-ddd started")
     assert second.endswith("WARNING fanout.test progress update failed workflow_id=fanout-ddd")

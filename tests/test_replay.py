@@ -23,10 +23,10 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 def test_every_shape_has_a_history() -> None:
     names = {p.stem for p in HISTORIES}
-    assert {"lab-list", "failures-retries", "sequential-delay", "cancelled", "cancelled-starting", "batched",
-            "sharded", "report-claim", "report-claim-renewed", "child-failed", "child-square-delay",
+    assert {"lab-list", "failures-retries", "sequential-delay", "cancelled-starting", "batched",
+            "sharded", "child-failed", "child-square-delay",
             "child-cancelled", "batch", "shard", "starts-bounded", "cancelled-starts-bounded",
-            "reporter", "reporter-unpostable", "reporter-cancelled", "reporter-terminated", "reporter-adopted",
+            "reporter", "reporter-unpostable", "reporter-cancelled", "reporter-terminated",
             "user-runs", "reporter-home-and-stats", "home", "daily-stats", "reporter-approved", "reporter-rejected",
             "reporter-expired", "reporter-withdrawn", "reporter-scheduled", "reporter-step", "plugin-values",
             "plugin-batched", "plugin-child-failed", "plugin-batch", "batched-10000", "batch-10000", "sharded-25",

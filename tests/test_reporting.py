@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -176,38 +175,3 @@ async def test_a_revoked_token_turns_health_red_and_reporting_waits_for_a_valid_
     fake.restore_token()
     done = await outcome(client, run_id, timeout=70)
     assert done.stopped == "" and done.summary_ts and not health.auth_error
-
-
-async def test_a_run_started_by_an_earlier_bot_is_adopted_once_and_reported_in_its_thread(
-        task_queue: str, temporal_address: str, client: Client) -> None:
-    # What the previous version left behind at the upgrade: a ParentWorkflow with the bot's memo (and its
-    # message's ts), no reporter. The new bot adopts it at start: a reporter follows it to its summary.
-    from workflows.model import FanoutRequest, ValueRange
-    from workflows.parent import ParentWorkflow
-
-    async with FakeSlack(limits=SlackLimits.scaled(20)) as fake:
-        where = channel()
-        posted = await AsyncWebClient(token=fake.bot_token, base_url=fake.base_url).chat_postMessage(
-            channel=where, text="run message of an earlier bot")
-        run_id = f"fanout-legacy{uuid.uuid4().hex[:6]}"
-        memo = {"slack_user": "U1", "slack_channel": where, "command_text": "1-3 --delay 4", "value_count": 3,
-                "batch_size": 1, "child_workflow_count": 3, "slack": True, "slack_message_ts": posted["ts"],
-                "slack_thread_ts": posted["ts"]}
-        await client.start_workflow(ParentWorkflow.run, FanoutRequest([ValueRange(1, 3)], delay_min_s=4,
-                                                                      delay_max_s=4),
-                                    id=run_id, task_queue=task_queue, memo=memo)
-        settings = settings_for_tests(fake.base_url, task_queue)
-        async with serve_bot(settings, fake, temporal_address):
-            done = await outcome(client, run_id)
-        assert done.summary_ts and done.message_ts == posted["ts"] and (done.success_count, done.total) == (2, 3)
-        [summary] = [m for m in fake.thread(where, posted["ts"])
-                     if (m.metadata or {}).get("event_type") == "fanout_summary"]
-        assert summary.metadata["event_payload"]["workflow_id"] == run_id  # type: ignore[index]
-        assert "Finished: 2 succeeded · 1 failed" in str(fake.messages(where)[0].blocks)  # its final edit
-        # A second bot start adopts nothing twice.
-        async with serve_bot(settings, fake, temporal_address):
-            await asyncio.sleep(1)
-        assert len([m for m in fake.thread(where, posted["ts"])
-                    if (m.metadata or {}).get("event_type") == "fanout_summary"]) == 1
-        desc = await client.get_workflow_handle(f"{run_id}-slack").describe()
-        assert (await desc.memo())["adopted"] is True

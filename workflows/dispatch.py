@@ -47,13 +47,11 @@ from workflows.model import (
     ShardSpec,
 )
 from workflows.values import (
-    LEGACY_MAX_BATCH_SIZE,
     batch_count,
     batches_per_workflow,
     chunk_ranges,
     count_values,
     iter_values,
-    legacy_batch_size,
     plan_batch_size,
     plan_shards,
 )
@@ -138,22 +136,19 @@ class FanOut:
     async def cancel_and_settle(self) -> None:
         # Cancelling the awaiting task sends the child a cancel request; the task then waits for
         # the child to close (a shard returns its partial result, which is folded in).
-        patched = workflow.patched("cancel-started-children-only")
-        if patched:
-            # A cancel sent while a child's start is in flight is lost: the server starts the child
-            # anyway and it runs on, unasked (or is killed when its parent closes). Those children
-            # are cancelled by _start_child as soon as their start lands.
-            first_time, self.cancelling = not self.cancelling, True
-            if first_time:
-                for index, task in enumerate(self.tasks):
-                    if index not in self.unstarted:
-                        task.cancel()
-        else:  # histories from before the patch
-            for task in self.tasks:
-                task.cancel()
-        settled = asyncio.gather(*self.tasks, return_exceptions=True)
+        # Runs cancelled before this way of cancelling recorded no marker; they are below the compatibility
+        # floor (CHANGELOG.md), so the patch is deprecated: the marker may be in a history, or not.
+        workflow.deprecate_patch("cancel-started-children-only")
+        # A cancel sent while a child's start is in flight is lost: the server starts the child
+        # anyway and it runs on, unasked (or is killed when its parent closes). Those children
+        # are cancelled by _start_child as soon as their start lands.
+        first_time, self.cancelling = not self.cancelling, True
+        if first_time:
+            for index, task in enumerate(self.tasks):
+                if index not in self.unstarted:
+                    task.cancel()
         # Shielded: a cancel from outside arriving now must not cancel children still starting.
-        await (asyncio.shield(settled) if patched else settled)
+        await asyncio.shield(asyncio.gather(*self.tasks, return_exceptions=True))
 
     def _work_items(self) -> Any:
         if self.per_value:
@@ -331,19 +326,16 @@ class FanOut:
 
 def _batch_size(total: int, requested: int) -> int:
     """Values per child of a run's root: the plan (workflows.values.plan_batch_size), or what was asked for
-    if it can run (the parser refuses the rest; other callers get the plan). Runs started before batches of
-    up to MAX_BATCH_SIZE replay with the plan they started with (patch "batches-of-10000", recorded only
-    by runs whose plan changed)."""
-    def valid(size: int, cap: int) -> bool:
-        return not (size == 1 and total > MAX_CHILD_WORKFLOWS) and size <= cap
-
+    if it can run (the parser refuses the rest; other callers get the plan)."""
     size = plan_batch_size(total, requested)
-    size = size if valid(size, MAX_BATCH_SIZE) else plan_batch_size(total)
-    legacy = legacy_batch_size(total, requested)
-    legacy = legacy if valid(legacy, LEGACY_MAX_BATCH_SIZE) else legacy_batch_size(total)
-    if size == legacy or workflow.patched("batches-of-10000"):
-        return size
-    return legacy
+    if (size == 1 and total > MAX_CHILD_WORKFLOWS) or size > MAX_BATCH_SIZE:
+        size = plan_batch_size(total)
+    # Runs planned with batches of at most 2,000 values are below the compatibility floor (CHANGELOG.md); those
+    # planned since recorded the patch "batches-of-10000" where their plan differed from that one. A replay still
+    # asks for it (deprecated: taken whether or not its marker is there); a new run records nothing.
+    if workflow.unsafe.is_replaying():
+        workflow.deprecate_patch("batches-of-10000")
+    return size
 
 
 def epoch_ms(at: datetime) -> int:

@@ -245,15 +245,6 @@ class ChildSpan:
 
 
 @dataclass
-class SlackMessage:
-    """The run's message in Slack (set by the bot after posting it)."""
-
-    channel: str
-    message_ts: str
-    thread_ts: str
-
-
-@dataclass
 class Progress:
     total: int
     succeeded: int = 0

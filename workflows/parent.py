@@ -33,7 +33,6 @@ from workflows.model import (
     Progress,
     ShardProgress,
     ShardSpec,
-    SlackMessage,
 )
 from workflows.values import compress
 
@@ -80,12 +79,6 @@ class ParentWorkflow:
             self._cancel_requested = True
             self._progress.cancel_requested_by = cancelled_by
             workflow.upsert_memo({"cancelled_by": cancelled_by})
-
-    @workflow.signal
-    def attach_message(self, message: SlackMessage) -> None:
-        """Where the run's Slack message is, kept in the memo so any bot replica (or a restarted
-        one) can find the thread to report in. Workflow code does no I/O; the bot does."""
-        workflow.upsert_memo({"slack_message_ts": message.message_ts, "slack_thread_ts": message.thread_ts})
 
     @workflow.signal
     def shard_progress(self, update: ShardProgress) -> None:

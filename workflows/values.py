@@ -16,7 +16,7 @@ from workflows.model import (
 )
 
 __all__ = ["MAX_BATCH_SIZE", "batch_count", "batch_problem", "batches_per_workflow", "chunk_ranges", "compress",
-           "count_values", "iter_values", "plan_batch_size", "plan_shards", "slice_ranges"]
+           "count_values", "iter_values", "plan_batch_size", "plan_shards"]
 
 
 def count_values(ranges: Sequence[ValueRange]) -> int:
@@ -26,25 +26,6 @@ def count_values(ranges: Sequence[ValueRange]) -> int:
 def iter_values(ranges: Sequence[ValueRange]) -> Iterator[int]:
     for r in ranges:
         yield from range(r.start, r.end + 1)
-
-
-def slice_ranges(ranges: Sequence[ValueRange], start: int, count: int) -> list[ValueRange]:
-    """The ranges holding values ``start .. start+count-1`` (positions, not values)."""
-    out: list[ValueRange] = []
-    pos = 0
-    for r in ranges:
-        size = r.end - r.start + 1
-        if pos + size <= start:
-            pos += size
-            continue
-        lo = max(start - pos, 0)
-        hi = min(start + count - pos, size)
-        if lo < hi:
-            out.append(ValueRange(r.start + lo, r.start + hi - 1))
-        pos += size
-        if pos >= start + count:
-            break
-    return out
 
 
 def chunk_ranges(ranges: Sequence[ValueRange], size: int) -> Iterator[list[ValueRange]]:
@@ -86,19 +67,6 @@ def plan_batch_size(total: int, requested: int = 0) -> int:
     if total <= MAX_CHILD_WORKFLOWS:
         return 1
     return min(MAX_BATCH_SIZE, math.ceil(total / BATCH_TARGET))
-
-
-LEGACY_MAX_BATCH_SIZE = 2000  # the cap before batches of 10,000: runs started then replay with it
-
-
-def legacy_batch_size(total: int, requested: int = 0) -> int:
-    """The plan of runs started before batches of up to MAX_BATCH_SIZE (workflows.dispatch replays them with
-    it): BATCH_TARGET batches of up to 2,000 values."""
-    if requested > 0:
-        return requested
-    if total <= MAX_CHILD_WORKFLOWS:
-        return 1
-    return min(LEGACY_MAX_BATCH_SIZE, math.ceil(total / BATCH_TARGET))
 
 
 def batch_count(total: int, batch_size: int) -> int:

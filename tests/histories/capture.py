@@ -29,9 +29,8 @@ from temporalio.worker import Worker
 from bot import search_attributes
 from bot.dev_server import ONE_PARTITION
 from worker import WORKFLOW_RUNNER, WORKFLOWS
-from workflows.model import FanoutRequest, SlackMessage, ValueRange
+from workflows.model import FanoutRequest, ValueRange
 from workflows.parent import ParentWorkflow
-from workflows.report import ReportWorkflow
 
 HERE = Path(__file__).resolve().parent
 QUEUE = "capture"
@@ -85,7 +84,6 @@ async def shapes(client: Client) -> dict[str, WorkflowHandle]:  # type: ignore[t
         id="sequential-delay", task_queue=QUEUE)
     cancelled = await start(ParentWorkflow.run, FanoutRequest([ValueRange(1, 4)], fail="none", delay_min_s=30,
                                                              delay_max_s=30), id="cancelled", task_queue=QUEUE)
-    await cancelled.signal(ParentWorkflow.attach_message, SlackMessage("C1", "1.000100", "1.000100"))
     await wait_progress(cancelled, lambda p: p.running == 4)
     await cancelled.signal(ParentWorkflow.request_cancel, "U1")
     handles["cancelled"] = cancelled
@@ -120,15 +118,6 @@ async def shapes(client: Client) -> dict[str, WorkflowHandle]:  # type: ignore[t
     handles["plugin-batched"] = await start(
         ParentWorkflow.run, FanoutRequest([ValueRange(-1, 4)], fail="none", batch_size=3, child_type="write-file",
                                           plugin=plugin), id="plugin-batched", task_queue=QUEUE)
-    claim = await start(ReportWorkflow.run, 60.0, id="claim-report", task_queue=QUEUE)
-    await claim.signal(ReportWorkflow.posted, "1.000200")
-    handles["report-claim"] = claim
-    renewed = await start(ReportWorkflow.run, 60.0, id="claim-renewed", task_queue=QUEUE)
-    for _ in range(2):
-        await renewed.signal(ReportWorkflow.renew)
-        await asyncio.sleep(0.2)
-    await renewed.signal(ReportWorkflow.posted, "1.000300")
-    handles["report-claim-renewed"] = renewed
     return handles
 
 
@@ -166,7 +155,7 @@ async def save(client: Client, name: str, workflow_id: str) -> None:
 async def bot_shapes(env: WorkflowEnvironment) -> None:
     """The bot's workflows, through the real bot (its Bolt app and workers) and a fake Slack: a run reported
     to its end (with progress edits and files), one in a channel the bot is not in, one cancelled through the
-    reporter's update, one terminated in Temporal, one adopted from an earlier bot, and a user's quota."""
+    reporter's update, one terminated in Temporal, and a user's quota."""
     from bot.devslack import FakeSlack, SlackLimits
     from bot.start import Origin, run_id_for
     from tests.conftest import serve_bot, settings_for_tests
@@ -178,11 +167,6 @@ async def bot_shapes(env: WorkflowEnvironment) -> None:
         return run_id_for(Origin("U1", channel, "", trigger_id=trigger, team_id="T1"))
 
     async with FakeSlack(limits=SlackLimits.off()) as fake:
-        legacy = await env.client.start_workflow(  # an earlier bot's run: a memo, no reporter
-            ParentWorkflow.run, FanoutRequest([ValueRange(1, 3)], delay_min_s=2, delay_max_s=2), id="legacy-run",
-            task_queue=QUEUE, memo={"slack_user": "U1", "slack_channel": "C1", "command_text": "1-3 --delay 2",
-                                    "value_count": 3, "batch_size": 1, "child_workflow_count": 3, "slack": True,
-                                    "slack_message_ts": "1.000001", "slack_thread_ts": "1.000001"})
         fake.kick("CKICKED")
         async with serve_bot(replace(settings, slack_api_url=fake.base_url), fake, address) as bot:
             await bot.command("1-60 --delay 0.5-2.5", trigger_id="capture-reported")
@@ -196,7 +180,7 @@ async def bot_shapes(env: WorkflowEnvironment) -> None:
             await env.client.get_workflow_handle(terminated).terminate("capture")
             names = {"reporter": run_id("capture-reported"), "reporter-unpostable": run_id("capture-unpostable",
                                                                                               "CKICKED"),
-                     "reporter-cancelled": cancelled, "reporter-terminated": terminated, "reporter-adopted": legacy.id}
+                     "reporter-cancelled": cancelled, "reporter-terminated": terminated}
             for name, workflow_id in names.items():
                 if not wanted(name):
                     continue
