@@ -9,7 +9,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 COPY . .
 # worker.py imports workflows/ from here (PYTHONDONTWRITEBYTECODE is set, and the user cannot write here): the
-# sandbox re-imports those modules for every child, so their bytecode is compiled now (worker.cache_bytecode).
+# sandbox re-imports those modules for every child, so their bytecode is compiled now (runtime.worker.cache_bytecode).
 RUN pip install . \
     && python -m compileall -q workflows \
     && useradd --create-home --uid 10001 --shell /usr/sbin/nologin fanout

@@ -1,5 +1,5 @@
 # Developer entry points. `make dev` runs Temporal + worker + bot (or the terminal console);
-# `make test` runs the linters (ruff, mypy) then the test suite (`make test LINT=0`: tests only);
+# `make test` runs the linters (ruff, mypy, lint-imports) then the test suite (`make test LINT=0`: tests only);
 # `make lint` runs the linters alone. All create .venv and install the project on first use.
 
 SHELL := /bin/bash
@@ -10,8 +10,8 @@ PLUGIN_STAMP := $(VENV)/.example-plugin  # the tests' example plugin (tests/exam
 PYTEST_ARGS ?=
 DEV_ARGS ?=
 LINT ?= 1
-LINT_PATHS := bot workflows worker.py tests scripts $(wildcard bench)
-TYPED_PATHS := bot workflows worker.py
+LINT_PATHS := bot runtime workflows worker.py tests scripts $(wildcard bench)
+TYPED_PATHS := bot runtime workflows worker.py
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 # The first interpreter that is Python 3.11+ (override with `make PYTHON=/path/to/python3.12 ...`).
@@ -30,12 +30,14 @@ test: $(STAMP) $(PLUGIN_STAMP)
 ifneq ($(LINT),0)
 	$(VENV)/bin/ruff check $(LINT_PATHS)
 	$(VENV)/bin/mypy $(TYPED_PATHS)
+	$(VENV)/bin/lint-imports
 endif
 	$(PY) -c 'import os, sys, pytest; rc = int(pytest.main(sys.argv[1:])); sys.stdout.flush(); sys.stderr.flush(); os._exit(rc)' $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check $(LINT_PATHS)
 	$(VENV)/bin/mypy $(TYPED_PATHS)
+	$(VENV)/bin/lint-imports
 
 bench: $(STAMP)
 	@if [ -d bench ]; then $(PY) -m bench; else echo "make bench: no bench/ directory yet"; fi

@@ -1,6 +1,6 @@
 """A worker for the lab baseline only (LabParentWorkflow, LabChildWorkflow) on FANOUT_TASK_QUEUE,
-as the lab runs it: the SDK's defaults (worker.py tunes its pollers: worker.WORKFLOW_TASK_POLLS). Its module's
-bytecode is cached as worker.py caches its own (worker.cache_bytecode), so neither pays for the source being
+as the lab runs it: the SDK's defaults (worker.py tunes its pollers: runtime.worker.WORKFLOW_TASK_POLLS). Its module's
+bytecode is cached as worker.py caches its own (runtime.worker.cache_bytecode), so neither pays for the source being
 compiled again for every run.
 
     python -m bench.lab_worker
@@ -14,9 +14,9 @@ import signal
 from temporalio.worker import Worker
 
 from bench.lab_baseline import LabChildWorkflow, LabParentWorkflow
-from bot.config import task_queue
-from bot.temporal import connect
-from worker import cache_bytecode
+from runtime.config import task_queue
+from runtime.temporal import connect
+from runtime.worker import cache_bytecode
 
 
 async def main() -> None:

@@ -18,9 +18,9 @@ from temporalio.worker import PollerBehaviorSimpleMaximum, UnsandboxedWorkflowRu
 
 from bench.lab_baseline import LabChildWorkflow, LabParentWorkflow
 from bench.shapes import ShapeParent
-from bot.config import task_queue
-from bot.temporal import connect
-from worker import WORKFLOW_RUNNER, WORKFLOW_TASK_POLLS, WORKFLOWS, cache_bytecode
+from runtime.config import task_queue
+from runtime.temporal import connect
+from runtime.worker import WORKFLOW_RUNNER, WORKFLOW_TASK_POLLS, WORKFLOWS, cache_bytecode
 
 
 async def main() -> None:

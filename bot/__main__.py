@@ -24,9 +24,10 @@ from aiohttp import web
 from slack_sdk.errors import SlackApiError
 
 from bot.app import Bot, build_bot
-from bot.config import ConfigError, Settings
-from bot.logs import run_service
-from bot.temporal import describe, process_runtime
+from bot.settings import Settings
+from runtime.config import ConfigError
+from runtime.logs import run_service
+from runtime.temporal import describe, process_runtime
 
 log = logging.getLogger("fanout.bot")
 SlackState = Callable[[], Awaitable[bool]]

@@ -18,15 +18,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.client import Client
 
 from bot.child_types import ServedChildTypes
-from bot.config import ConfigError, Settings
 from bot.listeners import register_listeners
 from bot.listeners.common import Context
 from bot.operations import Operations
 from bot.queues import workflow_queue
 from bot.service import BotWorkers
+from bot.settings import Settings
 from bot.start import Where
-from bot.temporal import TemporalGateway, connect
 from bot.waiting import Waiting
+from runtime.config import ConfigError
+from runtime.temporal import TemporalGateway, connect
 
 
 def slack_client(settings: Settings) -> AsyncWebClient:

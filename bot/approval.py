@@ -21,7 +21,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from bot.runs import Approval, Decision, RunInfo
-    from bot.search_attributes import STATUS
+    from runtime.search_attributes import STATUS
     from workflows.model import FanoutResult
 
 

@@ -29,17 +29,18 @@ from temporalio.service import RPCError, RPCStatusCode
 from bot.catalog import SCENARIOS, Catalog
 from bot.child_types import ServedChildTypes
 from bot.command_text import help_text
-from bot.config import ConfigError, Settings, load_dotenv_once
-from bot.logs import configure_logging, hard_exit
 from bot.parse import CancelCommand, HelpCommand, ListCommand, ParseError, RunCommand, StatusCommand, parse
 from bot.render import format_duration, progress_bar, summary_message
 from bot.render_replies import status_message
 from bot.runs import ui_url
 from bot.runs_lookup import STATUS_NAMES
+from bot.settings import Settings
 from bot.start import Origin, start_unreported
-from bot.temporal import TemporalUnavailable, connect
 from bot.textview import blocks_to_text, mrkdwn_to_text
 from bot.watch import watch_run
+from runtime.config import ConfigError, load_dotenv_once
+from runtime.logs import configure_logging, hard_exit
+from runtime.temporal import TemporalUnavailable, connect
 from workflows.model import FanoutResult, Progress
 from workflows.parent import ParentWorkflow
 

@@ -9,13 +9,13 @@ offers exactly what the parser accepts and submits it as /fanout text the parser
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from bot.blocks import escape
 from bot.catalog import LAB, Catalog
+from runtime.plugins import CHILD_NAME
 from workflows.model import MAX_CHILD_WORKFLOWS, FanoutRequest
 from workflows.rules import FAIL_RULE_HELP, RuleError, parse_fail_rule
 
@@ -27,7 +27,6 @@ MAX_APPROVE_TIMEOUT_S = 7 * 86400.0  # ... at most a week
 MIN_EVERY_S = 60.0  # a schedule fires at most once a minute
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 ECHO_LIMIT = 60  # characters of a bad token echoed back in an error
-CHILD_NAME = re.compile(r"[a-z][a-z0-9_-]{0,39}")  # a child type's name (also in its task queue's name)
 
 Changes = dict[str, Any]  # FanoutRequest field name (or, for REPORT_FIELDS, the reporter's) -> value
 REPORT_FIELDS = ("approve", "approve_timeout_s")  # what a run's reporter does, not its ParentWorkflow

@@ -24,14 +24,15 @@ from typing import Any
 from aiohttp import web
 
 from bot.app import build_bot
-from bot.config import ConfigError, Settings, load_dotenv_once
 from bot.devslack import ApiCall, FakeSlack
 from bot.form import fields, state_of
-from bot.logs import configure_logging, hard_exit
+from bot.settings import Settings
 from bot.slack_requests import post_signed, slash_command_body, view_submission_body
-from bot.temporal import TemporalGateway, process_runtime
 from bot.textview import blocks_to_text, mrkdwn_to_text
 from bot.timeline_text import text_timeline
+from runtime.config import ConfigError, load_dotenv_once
+from runtime.logs import configure_logging, hard_exit
+from runtime.temporal import TemporalGateway, process_runtime
 from workflows.model import FanoutResult
 
 SECRET = "console-signing-secret"

@@ -1,6 +1,6 @@
 """The flags every Temporal dev server we start passes (``make dev``, the tests, ``make bench``).
 
-- /fanout's search attributes (bot.search_attributes), registered when the server creates its database.
+- /fanout's search attributes (runtime.search_attributes), registered when the server creates its database.
 - One partition per task queue. Temporal divides a queue's rate limit among the queue's partitions, and
   with the default four a backlog that lands in one partition drains at a quarter of the rate: measured
   here, 20 activities on a 40/min queue took 47 s instead of 28 s, the last ones one every 6 s, and final
@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from bot import search_attributes as sa
+from runtime import search_attributes as sa
 
 ONE_PARTITION = ["--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
                  "--dynamic-config-value", "matching.numTaskqueueWritePartitions=1"]

@@ -18,12 +18,12 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
 from bot import queues
-from bot import search_attributes as sa
 from bot.catalog import SCENARIOS, Catalog, Scenario
 from bot.home import DailyStatsWorkflow, DayTotals, HomeUser, RunTotals, stats_id, utc_day
 from bot.home_view import LISTED, HomeData, HomeRun, home_view
 from bot.runs import run_id_of, ui_url
 from bot.slack_calls import SlackHealth, call
+from runtime import search_attributes as sa
 from workflows.model import Progress
 
 QUERY_TIMEOUT = timedelta(seconds=3)

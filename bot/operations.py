@@ -3,7 +3,7 @@
 Answers to the user alone go through ``respond`` (the request's response_url), as ephemeral
 messages; everything public about a run is posted by its reporter (bot.reporter), never from here.
 Each command finishes within COMMAND_BUDGET_S, so the answer comes within Slack's 3 s even when
-Temporal is down (the command client's retries end within that budget, bot.temporal).
+Temporal is down (the command client's retries end within that budget, runtime.temporal).
 
 A run belongs to its channel: status, cancel and retry act only on a run whose reporter is a
 ReporterWorkflow carrying the caller's workspace and channel (bot.runs_lookup); anything else gets
@@ -27,7 +27,6 @@ from temporalio.service import RPCError, RPCStatusCode
 from bot.blocks import code, escape, mention
 from bot.command_text import command_text, usage_text
 from bot.commands import APPROVE_TIMEOUT_S
-from bot.config import Settings
 from bot.home import HomeUser, HomeWorkflow, home_id
 from bot.parse import RunCommand
 from bot.render_replies import error_message, list_message, status_message
@@ -35,9 +34,10 @@ from bot.reporter import ReporterWorkflow
 from bot.results import failed_values, run_request
 from bot.runs import Approval, CancelRun, Step
 from bot.runs_lookup import STATUS_NAMES, FoundRun, find_run, list_channel_runs
+from bot.settings import Settings
 from bot.start import RPC_TIMEOUT, Origin, OverCap, Where, may_have_started, run_id_for, start_reported
-from bot.temporal import TemporalGateway, TemporalUnavailable
 from bot.textview import mrkdwn_to_text
+from runtime.temporal import TemporalGateway, TemporalUnavailable
 from workflows.model import FanoutRequest, FanoutResult, Progress
 from workflows.values import compress
 

@@ -11,13 +11,13 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.command_text import help_text
-from bot.config import DEFAULT_UI_URL
 from bot.form import FormContext, run_form
 from bot.home import DayTotals
 from bot.home_view import HomeData, HomeRun, home_view
 from bot.render import run_message, summary_message
 from bot.render_replies import help_message
 from bot.runs import RunInfo, ui_url
+from bot.settings import DEFAULT_UI_URL
 from workflows.model import ChildSpan, FailedChild, FanoutResult, Progress, SuccessfulResult
 
 BUILDER = "https://app.slack.com/block-kit-builder#"

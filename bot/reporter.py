@@ -57,7 +57,7 @@ with workflow.unsafe.imports_passed_through():
         run_id_of,
         ui_url,
     )
-    from bot.search_attributes import STATUS
+    from runtime.search_attributes import STATUS
     from workflows.model import FanoutResult, Progress
 
 EDITS_MAX = 500  # progress edits per run, at most (each is ~11 history events)

@@ -21,11 +21,11 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from bot import search_attributes as sa
 from bot.render_replies import RunListing
 from bot.reporter import ReporterWorkflow
 from bot.runs import RunInfo, from_memo, reporter_id, run_id_of, ui_url
 from bot.start import Where
+from runtime import search_attributes as sa
 from workflows.model import FanoutResult, Progress
 
 RPC_TIMEOUT = timedelta(seconds=2)

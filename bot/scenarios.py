@@ -9,7 +9,7 @@ but for reading the file, once, at start.
 
 Every scenario is read by the real parser (bot.parse), with this deployment's FANOUT_MAX_VALUES, both as
 ``/fanout scenario <name>`` and as a schedule of it: a file that loads cannot fail a command later. A
-mistake is one ScenarioError that names the scenario, the field and the problem, in plain text (bot.config
+mistake is one ScenarioError that names the scenario, the field and the problem, in plain text (bot.settings
 turns it into the one start-up line and exit 2).
 """
 

@@ -35,10 +35,10 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from bot import search_attributes as sa
 from bot.reporter import ReporterWorkflow
 from bot.runs import ReportInput, RunInfo, run_id_of, to_memo
 from bot.schedule_spec import When
+from runtime import search_attributes as sa
 from workflows.model import FanoutRequest
 
 PREFIX = "fanout-sch-"

@@ -21,14 +21,14 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from bot import queues
-from bot import search_attributes as sa
-from bot.config import Settings
 from bot.home import DailyStatsWorkflow, HomeWorkflow
 from bot.home_publish import HomeActivities, record_stats
 from bot.quota import UserRunsWorkflow
 from bot.report import SlackReport, pause_schedule
 from bot.reporter import ReporterWorkflow
+from bot.settings import Settings
 from bot.slack_calls import SlackHealth
+from runtime import search_attributes as sa
 
 log = logging.getLogger("fanout.service")
 

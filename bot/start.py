@@ -19,10 +19,10 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from bot import search_attributes as sa
 from bot.quota import Acquire, Held, UserRunsWorkflow, quota_id
 from bot.reporter import ReporterWorkflow
 from bot.runs import Approval, ReportInput, RunInfo, Step, reporter_id, to_memo, ui_url
+from runtime import search_attributes as sa
 from workflows.model import FanoutRequest, FanoutResult
 from workflows.parent import ParentWorkflow
 from workflows.values import count_values, plan_batch_size

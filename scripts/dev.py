@@ -3,7 +3,7 @@
     python scripts/dev.py [--no-bot] [--temporal-port 7233] [--ui-port 8233] [--data-dir .dev] [--env-file .env]
 
 Loads ``.env`` (the environment wins). Starts the Temporal dev server from the venv, with /fanout's search
-attributes registered (bot.search_attributes; added to a ``temporal.db`` older than them), unless
+attributes registered (runtime.search_attributes; added to a ``temporal.db`` older than them), unless
 TEMPORAL_ADDRESS is set or the port is already open (that server is reused as it is, and left running:
 ``make dev`` did not start it, and says so); then ``worker.py``, then the bot:
 ``python -m bot`` when Slack tokens are set, else the console ``python -m bot.console`` in the foreground.
@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # `python scripts/dev.py` puts scripts/ first: import this checkout's bot
 from bot import dev_server  # noqa: E402  (temporalio only, no Bolt)
-from bot.search_attributes import TYPE_NAME, missing  # noqa: E402  (temporalio only, no Bolt)
+from runtime.search_attributes import TYPE_NAME, missing  # noqa: E402  (temporalio only, no Bolt)
 
 STOP_GRACE_S = 10.0
 START_TIMEOUT_S = 30.0

@@ -21,10 +21,10 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from bot import search_attributes
-from bot.config import Settings
 from bot.dev_server import ONE_PARTITION
-from worker import WORKFLOW_RUNNER, WORKFLOWS
+from bot.settings import Settings
+from runtime import search_attributes
+from runtime.worker import WORKFLOW_RUNNER, WORKFLOWS
 
 if TYPE_CHECKING:
     from bot.devslack import FakeSlack
@@ -154,7 +154,7 @@ async def serve_bot(settings: Settings, fake: FakeSlack, temporal_address: str, 
     """The real bot in this process: its Bolt app on a loopback port and its workers (waited for, unless
     not ``wait_workers``). ``workers_address``: where the workers connect, if not where commands go."""
     from bot.app import build_bot
-    from bot.temporal import TemporalGateway, connect
+    from runtime.temporal import TemporalGateway, connect
 
     config = {"target_host": temporal_address}
     bot = await build_bot(settings, gateway=TemporalGateway(config=config),

@@ -127,7 +127,7 @@ async def start_dev_server_on(ports: DevServerPorts | None = None, *, attempts: 
     from temporalio.testing import WorkflowEnvironment
 
     from bot.dev_server import ONE_PARTITION
-    from bot.search_attributes import ALL
+    from runtime.search_attributes import ALL
     from tests.conftest import temporal_cli
 
     ports = ports or dev_server_ports()

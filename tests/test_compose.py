@@ -147,7 +147,7 @@ def test_the_dev_profiles_server_has_the_flags_of_make_dev(config: dict[str, Any
 
 
 def test_the_persistent_profile_registers_every_search_attribute(config: dict[str, Any]) -> None:
-    from bot import search_attributes
+    from runtime import search_attributes
 
     setup = " ".join(config["services"]["temporal-setup"]["command"])
     for key in search_attributes.ALL:

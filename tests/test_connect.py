@@ -1,4 +1,4 @@
-"""bot.temporal.connect_config: every Temporal setting comes from envconfig (env vars, temporal.toml profiles).
+"""runtime.temporal.connect_config: every Temporal setting comes from envconfig (env vars, temporal.toml profiles).
 
 Nothing here connects: these are the keyword arguments ``Client.connect`` would get.
 """
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, metrics_bind_address
-from bot.temporal import connect_config, describe
+from runtime.config import ConfigError, metrics_bind_address
+from runtime.temporal import connect_config, describe
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -112,10 +112,10 @@ def test_metrics_address(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_nothing_else_assumes_localhost() -> None:
-    """Only bot.temporal's default and the Web UI link default may name localhost (dev tooling aside)."""
-    files = subprocess.run(["grep", "-rln", "--include=*.py", "localhost", "bot", "workflows", "worker.py"],
+    """Only runtime.temporal's default and the Web UI link default may name localhost (dev tooling aside)."""
+    files = subprocess.run(["grep", "-rln", "--include=*.py", "localhost", "bot", "runtime", "workflows", "worker.py"],
                            cwd=ROOT, capture_output=True, text=True).stdout.split()
-    allowed = {"bot/temporal.py", "bot/config.py", "bot/devslack.py", "bot/console.py"}
+    allowed = {"runtime/temporal.py", "bot/settings.py", "bot/devslack.py", "bot/console.py"}
     assert set(files) <= allowed, set(files) - allowed
-    config = (ROOT / "bot" / "config.py").read_text()
+    config = (ROOT / "bot" / "settings.py").read_text()
     assert re.findall(r"localhost[:\w]*", config) == ["localhost:8233"]  # DEFAULT_UI_URL only (links)

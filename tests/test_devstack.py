@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client
 
-from bot import search_attributes
+from runtime import search_attributes
 from tests.entrypoints import custom_search_attributes, quiet_port
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,4 +1,4 @@
-"""bot.logs: LOG_LEVEL/LOG_FORMAT from the environment, the workflow id on every line about a run, and the
+"""runtime.logs: LOG_LEVEL/LOG_FORMAT from the environment, the workflow id on every line about a run, and the
 Temporal SDK core's own logs in the same format (real worker processes through a Temporal outage)."""
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from bot.config import ConfigError
-from bot.logs import CORE_LOGGER, CoreLogFilter, configure_logging
-from bot.temporal import core_log_filter
+from runtime.config import ConfigError
+from runtime.logs import configure_logging
+from runtime.temporal import CORE_LOGGER, CoreLogFilter, core_log_filter
 from tests.entrypoints import PYTHON, Service, child_env, free_port, start_dev_server
 
 

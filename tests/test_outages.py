@@ -19,10 +19,10 @@ from bot.devslack import FakeSlack, PostedMessage, SlackLimits
 from bot.form import VALUES, state_of
 from bot.slack_requests import post_signed, slash_command_body, view_submission_body
 from bot.start import Origin, run_id_for
+from runtime.worker import WORKFLOW_RUNNER, WORKFLOWS
 from tests.conftest import SIGNING_SECRET, BotUnderTest, serve_bot, settings_for_tests
 from tests.entrypoints import dev_server_ports, start_dev_server
 from tests.tcp_proxy import Proxy
-from worker import WORKFLOW_RUNNER, WORKFLOWS
 
 
 @pytest.fixture

@@ -22,12 +22,13 @@ from fanout_example.countdown import CountdownWorkflow
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from bot.child_types import GROUP, ServedChildTypes, announcement_problem, load_plugins
-from bot.config import ConfigError
+from bot.child_types import ServedChildTypes
 from bot.devslack import FakeSlack, PostedMessage, SlackLimits
+from runtime.config import ConfigError
+from runtime.plugins import GROUP, announcement_problem, load_plugins
+from runtime.worker import WORKFLOW_RUNNER, WORKFLOWS, plugin_workers
 from tests.conftest import BotUnderTest, serve_bot, settings_for_tests
 from tests.slack_asks import command, new_channel, send, text_of
-from worker import WORKFLOW_RUNNER, WORKFLOWS, plugin_workers
 from workflows.plugin import MAX_RESULT_BYTES, ChildType, result_problem
 
 ROOT = Path(__file__).resolve().parents[1]

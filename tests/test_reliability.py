@@ -167,7 +167,7 @@ async def test_a_bot_killed_after_slack_posted_but_before_temporal_heard_posts_n
 async def test_bot_starts_while_temporal_is_down_and_connects_when_it_can(fake_slack: FakeSlack, tmp_path: Path):
     from temporalio.worker import Worker
 
-    from worker import WORKFLOW_RUNNER, WORKFLOWS
+    from runtime.worker import WORKFLOW_RUNNER, WORKFLOWS
 
     ports = dev_server_ports()
     channel = channel_name()

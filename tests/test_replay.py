@@ -14,7 +14,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from bot.service import BOT_WORKFLOW_RUNNER, BOT_WORKFLOWS
-from worker import WORKFLOW_RUNNER, WORKFLOWS
+from runtime.worker import WORKFLOW_RUNNER, WORKFLOWS
 from workflows.model import MAX_STARTING_CHILDREN
 from workflows.plugin import PluginBatchWorkflow, PluginChildWorkflow
 

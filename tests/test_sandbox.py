@@ -27,8 +27,8 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 from temporalio.worker.workflow_sandbox._restrictions import RestrictedModule, _RestrictionState
 
+from runtime.worker import WORKFLOW_RUNNER, WORKFLOWS
 from tests.sandbox_probe import PROBES, ClockProbe, DispatchClockProbe, FileProbe, RandomProbe
-from worker import WORKFLOW_RUNNER, WORKFLOWS
 
 WORKFLOWS_DIR = Path(__file__).resolve().parent.parent / "workflows"
 PASSED_THROUGH = {"workflows.model"}  # dataclasses and constants only
@@ -209,8 +209,8 @@ class BytecodeProbe:
 async def test_the_worker_caches_the_bytecode_the_sandbox_would_compile_per_run(
         client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # A workflow package with no .pyc, in a process that writes none (PYTHONDONTWRITEBYTECODE, as in our image):
-    # every run's sandbox compiles its modules from source again, until worker.cache_bytecode has written them.
-    from worker import cache_bytecode
+    # every run's sandbox compiles its modules from source again, until runtime.worker.cache_bytecode has written them.
+    from runtime.worker import cache_bytecode
 
     pkg = f"bytecode_probe_{uuid.uuid4().hex[:8]}"
     (tmp_path / pkg).mkdir()

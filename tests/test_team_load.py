@@ -17,12 +17,12 @@ from temporalio.worker import Worker
 
 from bot.devslack import FakeSlack, SlackLimits
 from bot.slack_requests import post_signed, slash_command_body
+from runtime.worker import WORKFLOW_RUNNER, WORKFLOWS
 from tests.conftest import SIGNING_SECRET
 from tests.entrypoints import DevServerPorts, http_get, start_dev_server_on
 from tests.processes import start_bot, start_worker
 from tests.server_metrics import delta, settled_requests
 from tests.team_load import TeamLoad, run_team_load
-from worker import WORKFLOW_RUNNER, WORKFLOWS
 
 
 @pytest.fixture(scope="module")

@@ -26,12 +26,12 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from bot import search_attributes as sa
 from bot.devslack import FakeSlack, PostedMessage, SlackLimits
 from bot.reporter_calls import CALL
 from bot.runs import reporter_id
 from bot.slack_requests import function_executed, post_signed, slash_command_body
 from bot.waiting import DECIDE_BUDGET_S
+from runtime import search_attributes as sa
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET, BotUnderTest, serve_bot, settings_for_tests
 from tests.processes import start_bot, start_worker
 from tests.slack_asks import click, command, new_channel, send, text_of

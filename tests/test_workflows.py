@@ -186,7 +186,7 @@ def test_a_parent_starts_registered_child_types_by_name() -> None:
     # child type must name a workflow the worker registers, or its runs would wait for a worker that never comes.
     from temporalio import workflow
 
-    from worker import WORKFLOWS
+    from runtime.worker import WORKFLOWS
     from workflows.model import CHILD_WORKFLOW_TYPES
     from workflows.rules import CHILD_TYPES
 

@@ -23,7 +23,7 @@ from datetime import datetime
 from temporalio import workflow
 
 # Imported inside the sandbox (re-imported per run, its calls checked); workflows.model's data types
-# are passed through by worker.WORKFLOW_RUNNER.
+# are passed through by runtime.worker.WORKFLOW_RUNNER.
 from workflows.dispatch import FanOut
 from workflows.model import (
     SHARD_PROGRESS_INTERVAL_S,

@@ -14,10 +14,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.blocks import escape
 from bot.catalog import SCENARIOS, Catalog
 from bot.child_types import RECHECK_S, ServedChildTypes
-from bot.config import Settings
 from bot.form import FormContext, run_form
 from bot.operations import Operations
 from bot.render_replies import error_message
+from bot.settings import Settings
 from bot.waiting import Waiting
 from workflows.model import FanoutRequest
 

@@ -26,9 +26,9 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from bot import search_attributes
 from bot.dev_server import ONE_PARTITION
-from worker import WORKFLOW_RUNNER, WORKFLOWS
+from runtime import search_attributes
+from runtime.worker import WORKFLOW_RUNNER, WORKFLOWS
 from workflows.model import FanoutRequest, ValueRange
 from workflows.parent import ParentWorkflow
 
@@ -108,7 +108,7 @@ async def shapes(client: Client) -> dict[str, WorkflowHandle]:  # type: ignore[t
     handles["sharded"] = await start(ParentWorkflow.run, FanoutRequest([ValueRange(1, 30000)], batch_size=100),
                                      id="sharded", task_queue=QUEUE)
     # A team's child type (the example plugin's write-file activity), per value and in batches.
-    from bot.child_types import load_plugins, plugin_of
+    from runtime.plugins import load_plugins, plugin_of
 
     [writer] = [c for c in load_plugins() if c.name == "write-file"]
     plugin = plugin_of(writer, QUEUE)
@@ -284,7 +284,7 @@ async def main() -> int:
     env = await WorkflowEnvironment.start_local(dev_server_existing_path=temporal, ui=False,
                                                 search_attributes=list(search_attributes.ALL),
                                                 dev_server_extra_args=ONE_PARTITION)
-    from bot.child_types import load_plugins
+    from runtime.plugins import load_plugins
     from worker import plugin_workers
 
     os.environ.setdefault("FANOUT_EXAMPLE_DIR", tempfile.mkdtemp(prefix="capture-"))

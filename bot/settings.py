@@ -1,21 +1,19 @@
-"""Configuration from the environment (and ``.env``, via python-dotenv). Read once, at start.
+"""The bot's settings (and the terminal CLI's), read once at start from the environment and ``.env``
+(runtime.config reads the values; a malformed one is a ConfigError naming the variable: one line, exit 2).
 
-Every variable here is listed in ``.env.example`` and in the README's configuration table.
+Every variable here is listed in ``.env.example`` and in docs/configuration.md.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-
-from dotenv import load_dotenv
 
 from bot.catalog import Scenario
 from bot.queues import GROUPS, SlackBudget, default_per_minute
 from bot.scenarios import ScenarioError, load_scenarios
-from workflows.model import DEFAULT_TASK_QUEUE
+from runtime.config import ConfigError, choice, log_level, seconds, slack_ids, task_queue, whole_number
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_UI_URL = "http://localhost:8233"
@@ -25,83 +23,6 @@ DEFAULT_MAX_VALUES = 1_000_000
 # parallel, sequential and batched side by side.
 DEFAULT_MAX_RUNS_PER_USER = 3
 CANCEL_POLICIES = ("starter", "channel")
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-LOG_FORMATS = ("text", "json")
-
-
-class ConfigError(Exception):
-    """A setting is missing or malformed; the message names the variable."""
-
-
-def load_dotenv_once() -> None:
-    # The environment wins over .env, so deployments can override a checked-out file.
-    load_dotenv(override=False)
-
-
-def task_queue() -> str:
-    return os.environ.get("FANOUT_TASK_QUEUE", "").strip() or DEFAULT_TASK_QUEUE
-
-
-def _int(name: str, default: int, minimum: int = 0, maximum: int | None = None) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw.replace("_", "").replace(",", ""))
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
-    if value < minimum:
-        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
-    if maximum is not None and value > maximum:
-        raise ConfigError(f"{name} must be at most {maximum}, got {value}")
-    return value
-
-
-def log_level(env: Mapping[str, str] | None = None) -> str:
-    """LOG_LEVEL, validated (``WARN`` means WARNING); default INFO."""
-    raw = (os.environ if env is None else env).get("LOG_LEVEL", "").strip().upper() or "INFO"
-    level = "WARNING" if raw == "WARN" else raw
-    if level not in LOG_LEVELS:
-        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}; got {raw!r}")
-    return level
-
-
-def log_format(env: Mapping[str, str] | None = None) -> str:
-    """LOG_FORMAT: ``text`` (default) or ``json`` (one object per line)."""
-    raw = (os.environ if env is None else env).get("LOG_FORMAT", "").strip().lower() or "text"
-    if raw not in LOG_FORMATS:
-        raise ConfigError(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}; got {raw!r}")
-    return raw
-
-
-def metrics_bind_address() -> str | None:
-    """``host:port`` for the worker's Prometheus endpoint (FANOUT_METRICS_HOST/PORT), or None when off."""
-    if not os.environ.get("FANOUT_METRICS_PORT", "").strip():
-        return None
-    port = _int("FANOUT_METRICS_PORT", 0, minimum=1, maximum=65535)
-    host = os.environ.get("FANOUT_METRICS_HOST", "").strip() or "127.0.0.1"
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def _seconds(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be seconds, got {raw!r}") from None
-
-
-def _ids(name: str) -> frozenset[str]:
-    return frozenset(part.strip() for part in os.environ.get(name, "").split(",") if part.strip())
-
-
-def _choice(name: str, choices: tuple[str, ...]) -> str:
-    raw = os.environ.get(name, "").strip().lower() or choices[0]
-    if raw not in choices:
-        raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {raw!r}")
-    return raw
 
 
 def slack_budget() -> SlackBudget:
@@ -186,28 +107,28 @@ class Settings:
         api_url = env.get("SLACK_API_URL", "").strip() or DEFAULT_SLACK_API_URL
         if not api_url.endswith("/"):
             api_url += "/"
-        progress_interval_s = _seconds("FANOUT_PROGRESS_INTERVAL", 3.0)
-        max_values = _int("FANOUT_MAX_VALUES", DEFAULT_MAX_VALUES, minimum=1)
+        progress_interval_s = seconds("FANOUT_PROGRESS_INTERVAL", 3.0)
+        max_values = whole_number("FANOUT_MAX_VALUES", DEFAULT_MAX_VALUES, minimum=1)
         return cls(
             slack_bot_token=bot_token,
             slack_signing_secret=secret,
             slack_app_token=app_token,
             slack_api_url=api_url,
-            port=_int("PORT", 3000, minimum=1),
+            port=whole_number("PORT", 3000, minimum=1),
             host=env.get("HOST", "").strip() or "127.0.0.1",
             task_queue=task_queue(),
             temporal_ui_url=(env.get("TEMPORAL_UI_URL", "").strip() or DEFAULT_UI_URL).rstrip("/"),
             max_values=max_values,
-            allowed_channels=_ids("FANOUT_ALLOWED_CHANNELS"),
-            allowed_users=_ids("FANOUT_ALLOWED_USERS"),
+            allowed_channels=slack_ids("FANOUT_ALLOWED_CHANNELS"),
+            allowed_users=slack_ids("FANOUT_ALLOWED_USERS"),
             progress_interval_s=max(progress_interval_s, 0.5),
             log_level=log_level(),
             environment=environment_name(),
             slack_budget=slack_budget(),
-            max_runs_per_user=_int("FANOUT_MAX_RUNS_PER_USER", DEFAULT_MAX_RUNS_PER_USER, minimum=0),
-            admin_users=_ids("FANOUT_ADMIN_USERS"),
-            cancel_policy=_choice("FANOUT_CANCEL_POLICY", CANCEL_POLICIES),
-            approvers=_ids("FANOUT_APPROVERS"),
-            approve_over=_int("FANOUT_APPROVE_OVER", 0, minimum=0),
+            max_runs_per_user=whole_number("FANOUT_MAX_RUNS_PER_USER", DEFAULT_MAX_RUNS_PER_USER, minimum=0),
+            admin_users=slack_ids("FANOUT_ADMIN_USERS"),
+            cancel_policy=choice("FANOUT_CANCEL_POLICY", CANCEL_POLICIES),
+            approvers=slack_ids("FANOUT_APPROVERS"),
+            approve_over=whole_number("FANOUT_APPROVE_OVER", 0, minimum=0),
             scenarios=scenarios(max_values),
         )

@@ -10,7 +10,7 @@ Text lines end with ``workflow_id=<id>`` unless the message already names it; JS
 
 The Temporal SDK core's own logs (Rust: connection retries, worker start/stop) come through here too,
 as logger ``temporalio.core`` (``configure_logging`` builds the process's Temporal runtime that forwards
-them; bot.temporal.process_runtime): ``<target>: <message> <field>=<value> ...``, without colour codes.
+them; runtime.temporal.process_runtime): ``<target>: <message> <field>=<value> ...``, without colour codes.
 """
 
 from __future__ import annotations
@@ -19,17 +19,15 @@ import asyncio
 import json
 import logging
 import os
-import re
 import sys
 from collections.abc import Callable, Coroutine, Mapping
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
-from bot.config import ConfigError, load_dotenv_once, log_format, log_level
+from runtime.config import ConfigError, load_dotenv_once, log_format, log_level
+from runtime.temporal import process_runtime
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
-CORE_LOGGER = "temporalio.core"  # where the Temporal runtime forwards the SDK core's logs
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")  # CSI sequences: colours, bold, ...
 
 def record_workflow_id(record: logging.LogRecord) -> str:
     explicit = getattr(record, "workflow_id", "")
@@ -55,29 +53,6 @@ class RunFilter(logging.Filter):
         if record.levelno < logging.ERROR and (record.name, record.getMessage()) in _BENIGN:
             return False
         record.workflow_id = record_workflow_id(record)
-        return True
-
-
-def strip_ansi(text: str) -> str:
-    return _ANSI.sub("", text)
-
-
-class CoreLogFilter(logging.Filter):
-    """On the ``temporalio.core`` logger: turns a record forwarded from the SDK core (it carries the
-    core's entry as ``temporal_log``) into one plain message, ``target: message key=value ...``."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        entry = getattr(record, "temporal_log", None)
-        if entry is None:
-            return True
-        message = f"{entry.target}: {entry.message}"
-        try:
-            fields = dict(entry.fields)
-        except Exception:  # never lose the line over its extras
-            fields = {}
-        if fields:
-            message += " " + " ".join(f"{key}={value}" for key, value in fields.items())
-        record.msg, record.args = strip_ansi(message), ()
         return True
 
 
@@ -118,7 +93,7 @@ def configure_logging(env: Mapping[str, str] | None = None, *, stream: object = 
 
     Returns the level name. Replaces handlers set earlier (so a second call changes the format).
     With ``core_logs`` (the entry points), also makes the process's Temporal runtime, which forwards
-    the SDK core's logs here, the SDK's default (bot.temporal.process_runtime; the core level is set
+    the SDK core's logs here, the SDK's default (runtime.temporal.process_runtime; the core level is set
     by the first call). Call it before any Temporal client is created.
     """
     level, fmt = log_level(env), log_format(env)
@@ -131,8 +106,6 @@ def configure_logging(env: Mapping[str, str] | None = None, *, stream: object = 
     root.addHandler(handler)
     root.setLevel(level)
     if core_logs:
-        from bot.temporal import process_runtime  # not at import: bot.temporal imports this module
-
         process_runtime(level=level)
     return level
 

@@ -21,7 +21,7 @@ from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 
-from bot.config import ConfigError
+from runtime.config import ConfigError
 
 TEAM = SearchAttributeKey.for_keyword("FanoutTeam")  # Slack workspace (team) id
 CHANNEL = SearchAttributeKey.for_keyword("FanoutChannel")  # Slack channel id the run reports in

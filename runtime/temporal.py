@@ -7,7 +7,7 @@ TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_GRPC_META_*, TEMPORAL_PROFILE, TEMPOR
 ``default``.
 
 Each process has one SDK runtime (``process_runtime``), made the SDK's default before any client exists
-(``bot.logs.configure_logging`` builds it, so the bot, the worker and the CLI all have it). It forwards the
+(``runtime.logs.configure_logging`` builds it, so the bot, the worker and the CLI all have it). It forwards the
 SDK core's own logs (the Rust ``temporalio_client::retry`` warnings during an outage, ...) into Python
 logging as logger ``temporalio.core``, so they come out in LOG_FORMAT like every other line instead of
 as coloured text on stderr. The worker's runtime also serves the SDK's metrics for Prometheus when
@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -35,11 +36,12 @@ from temporalio.runtime import (
 )
 from temporalio.service import RetryConfig
 
-from bot.config import ConfigError, log_level, metrics_bind_address
-from bot.logs import CORE_LOGGER, CoreLogFilter
+from runtime.config import ConfigError, log_level, metrics_bind_address
 
 log = logging.getLogger("fanout.temporal")
 DEFAULT_ADDRESS = "localhost:7233"
+CORE_LOGGER = "temporalio.core"  # where the Temporal runtime forwards the SDK core's logs
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")  # CSI sequences: colours, bold, ...
 
 
 class TemporalUnavailable(Exception):
@@ -73,6 +75,29 @@ def describe(config: dict[str, Any]) -> str:
     return f"{config['target_host']} (namespace {config.get('namespace', 'default')}, {how})"
 
 
+def strip_ansi(text: str) -> str:
+    return _ANSI.sub("", text)
+
+
+class CoreLogFilter(logging.Filter):
+    """On the ``temporalio.core`` logger: turns a record forwarded from the SDK core (it carries the
+    core's entry as ``temporal_log``) into one plain message, ``target: message key=value ...``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        entry = getattr(record, "temporal_log", None)
+        if entry is None:
+            return True
+        message = f"{entry.target}: {entry.message}"
+        try:
+            fields = dict(entry.fields)
+        except Exception:  # never lose the line over its extras
+            fields = {}
+        if fields:
+            message += " " + " ".join(f"{key}={value}" for key, value in fields.items())
+        record.msg, record.args = strip_ansi(message), ()
+        return True
+
+
 # LOG_LEVEL -> (level of the SDK core's own targets, level of the libraries under it: tonic, h2, ...).
 # DEBUG asks for the core's INFO (worker start/stop), not its DEBUG (several lines per workflow task).
 _CORE_LEVELS = {"DEBUG": ("INFO", "WARN"), "INFO": ("WARN", "ERROR"), "WARNING": ("WARN", "ERROR"),
@@ -83,7 +108,7 @@ WORKER_HEARTBEAT = timedelta(seconds=60)  # the SDK's default
 
 
 def core_log_filter(level: str) -> TelemetryFilter:
-    """What the SDK core logs, for a LOG_LEVEL (a name of bot.config.LOG_LEVELS)."""
+    """What the SDK core logs, for a LOG_LEVEL (a name of runtime.config.LOG_LEVELS)."""
     core, other = _CORE_LEVELS[level]
     return TelemetryFilter(core_level=core, other_level=other)
 
