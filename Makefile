@@ -10,8 +10,8 @@ PLUGIN_STAMP := $(VENV)/.example-plugin  # the tests' example plugin (tests/exam
 PYTEST_ARGS ?=
 DEV_ARGS ?=
 LINT ?= 1
-LINT_PATHS := bot runtime workflows worker.py tests scripts $(wildcard bench)
-TYPED_PATHS := bot runtime workflows worker.py
+LINT_PATHS := bot runtime workflows worker.py devkit tests bench
+TYPED_PATHS := bot runtime workflows worker.py devkit
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 # The first interpreter that is Python 3.11+ (override with `make PYTHON=/path/to/python3.12 ...`).
@@ -21,7 +21,7 @@ PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
 .PHONY: dev test lint bench clean install
 
 dev: $(STAMP)
-	$(PY) scripts/dev.py $(DEV_ARGS)
+	$(PY) -m devkit.supervisor $(DEV_ARGS)
 
 # pytest runs in-process and the interpreter exits with os._exit(pytest's code): a process that used
 # the Temporal SDK can abort at interpreter shutdown (PyGILState_Release, exit 134, sdk-python #300),

@@ -2,7 +2,7 @@
 its Temporal workers reporting), talking to the loopback fake Slack Web API, which runs in the benchmark's
 process: so the bot's memory and CPU are the bot's alone.
 
-Slack's own rate tiers on the fake (bot.devslack_limits.SlackLimits()) and the bot's default budgets.
+Slack's own rate tiers on the fake (devkit.fake_slack.limits.SlackLimits()) and the bot's default budgets.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.devslack import FakeSlack, SlackLimits
-from bot.slack_requests import post_signed, slash_command_body
+from devkit.fake_slack.requests import post_signed, slash_command_body
+from devkit.fake_slack.web_api import FakeSlack, SlackLimits
 from tests.conftest import SIGNING_SECRET
 from tests.processes import BotProcess, start_bot
 

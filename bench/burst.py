@@ -13,7 +13,7 @@ import uuid
 
 import aiohttp
 
-from bot.slack_requests import post_signed, slash_command_body
+from devkit.fake_slack.requests import post_signed, slash_command_body
 
 
 async def burst(url: str, secret: str, response_url: str, n: int, text: str, channel: str) -> list[dict[str, float]]:

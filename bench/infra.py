@@ -18,7 +18,7 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
-from bot import dev_server
+from devkit import temporal_server as dev_server
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -78,7 +78,7 @@ class Stack:
         return proc
 
     async def start_server(self, name: str = "temporal") -> Client:
-        """A fresh in-memory dev server (the flags every dev server of ours gets, bot.dev_server)."""
+        """A fresh in-memory dev server (the flags every dev server of ours gets, devkit.temporal_server)."""
         port = free_port()
         self.metrics_port = free_port()
         self.server = self.spawn(name, [temporal_cli(), "server", "start-dev", "--headless", "--ip", "127.0.0.1",

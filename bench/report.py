@@ -11,7 +11,7 @@ from typing import Any
 from bench.render_team import render_team
 
 MB = 2**20
-FRESH_ONE = "on a fresh dev server of its own (in-memory, our flags: bot.dev_server)"
+FRESH_ONE = "on a fresh dev server of its own (in-memory, our flags: devkit.temporal_server)"
 
 
 @dataclass

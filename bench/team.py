@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from temporalio.client import Client
 
 from bench.infra import RESULTS, Stack, wait_for_poller
-from bot.devslack import FakeSlack, SlackLimits
-from bot.slack_requests import post_signed, slash_command_body
+from devkit.fake_slack.requests import post_signed, slash_command_body
+from devkit.fake_slack.web_api import FakeSlack, SlackLimits
 from tests.conftest import SIGNING_SECRET
 from tests.entrypoints import http_get
 from tests.processes import start_bot

@@ -1,6 +1,6 @@
 """Slack messages as plain terminal text: Block Kit blocks and mrkdwn -> lines. Pure.
 
-Used by the terminal CLI (bot.cli); the console (bot.console) has its own copy of the first two
+Used by the terminal CLI (bot.cli); the console (devkit.console) has its own copy of the first two
 functions and can import them from here instead.
 """
 

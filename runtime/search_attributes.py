@@ -6,7 +6,7 @@ Values are Slack ids (never names) and a status word; Temporal stores search att
 so nothing else goes in them.
 
 A namespace needs them registered once: the dev server of ``make dev`` and of the tests passes
-``--search-attribute`` (bot.dev_server); a self-hosted cluster needs ``temporal operator
+``--search-attribute`` (devkit.temporal_server); a self-hosted cluster needs ``temporal operator
 search-attribute create`` and Temporal Cloud its UI or ``tcld`` (README, "Search attributes").
 The bot and the worker check at start that they exist (``missing``).
 """

@@ -21,13 +21,13 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from bot.dev_server import ONE_PARTITION
 from bot.settings import Settings
+from devkit.temporal_server import ONE_PARTITION
 from runtime import search_attributes
 from runtime.worker import WORKFLOW_RUNNER, WORKFLOWS
 
 if TYPE_CHECKING:
-    from bot.devslack import FakeSlack
+    from devkit.fake_slack.web_api import FakeSlack
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test"
@@ -47,7 +47,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         ui=False,
         dev_server_log_level="error",
         search_attributes=list(search_attributes.ALL),  # registered on the dev server, as `make dev` does
-        dev_server_extra_args=ONE_PARTITION,  # one partition per queue, as `make dev` (bot.dev_server)
+        dev_server_extra_args=ONE_PARTITION,  # one partition per queue, as `make dev` (devkit.temporal_server)
     )
     try:
         yield env
@@ -75,7 +75,7 @@ async def task_queue(client: Client) -> AsyncIterator[str]:
 
 @pytest.fixture(scope="session")
 async def fake_slack() -> AsyncIterator[FakeSlack]:
-    from bot.devslack import FakeSlack, SlackLimits
+    from devkit.fake_slack.web_api import FakeSlack, SlackLimits
 
     # Slack's tiers, scaled up: the session runs hundreds of runs through one "workspace" (the team-load
     # tests use the real tiers, on a fake of their own).
@@ -128,7 +128,7 @@ class BotUnderTest:
     async def command(self, text: str, *, user_id: str = "U1", channel_id: str = "C1",
                       trigger_id: str | None = None, secret: str = SIGNING_SECRET,
                       timestamp: int | None = None) -> tuple[int, str, float]:
-        from bot.slack_requests import post_signed, slash_command_body
+        from devkit.fake_slack.requests import post_signed, slash_command_body
 
         body = slash_command_body(
             text, user_id=user_id, channel_id=channel_id, response_url=self.fake.response_url(),
@@ -138,7 +138,7 @@ class BotUnderTest:
 
     async def click(self, action_id: str, value: str, *, message_ts: str, thread_ts: str | None = None,
                     user_id: str = "U1", channel_id: str = "C1") -> tuple[int, str, float]:
-        from bot.slack_requests import block_actions_body, post_signed
+        from devkit.fake_slack.requests import block_actions_body, post_signed
 
         body = block_actions_body(
             action_id, value, user_id=user_id, channel_id=channel_id, message_ts=message_ts,

@@ -126,7 +126,7 @@ async def start_dev_server_on(ports: DevServerPorts | None = None, *, attempts: 
     """
     from temporalio.testing import WorkflowEnvironment
 
-    from bot.dev_server import ONE_PARTITION
+    from devkit.temporal_server import ONE_PARTITION
     from runtime.search_attributes import ALL
     from tests.conftest import temporal_cli
 

@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 
-from bot.slack_requests import block_actions_body, slash_command_body
+from devkit.fake_slack.requests import block_actions_body, slash_command_body
 
 
 class FakeSocketMode:

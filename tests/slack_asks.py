@@ -7,7 +7,7 @@ import json
 import uuid
 from typing import Any
 
-from bot.slack_requests import block_actions_body, post_signed, slash_command_body
+from devkit.fake_slack.requests import block_actions_body, post_signed, slash_command_body
 from tests.conftest import SIGNING_SECRET, BotUnderTest
 
 

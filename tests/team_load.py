@@ -14,10 +14,10 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from bot.devslack import ApiCall, FakeSlack
 from bot.runs import ReportOutcome
-from bot.slack_requests import post_signed, slash_command_body
 from bot.start import Origin, run_id_for
+from devkit.fake_slack.requests import post_signed, slash_command_body
+from devkit.fake_slack.web_api import ApiCall, FakeSlack
 from tests.conftest import SIGNING_SECRET
 from tests.processes import BotProcess, start_bot
 from tests.server_metrics import delta, settled_requests

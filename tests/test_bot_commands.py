@@ -19,8 +19,8 @@ from typing import Any
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
-from bot.devslack import FakeSlack, PostedMessage
-from bot.slack_requests import block_actions_body, post_signed, slash_command_body
+from devkit.fake_slack.requests import block_actions_body, post_signed, slash_command_body
+from devkit.fake_slack.web_api import FakeSlack, PostedMessage
 from tests.conftest import SIGNING_SECRET, BotUnderTest, serve_bot, settings_for_tests
 from workflows.model import FanoutResult
 

@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 
-from bot.devslack import FakeSlack
+from devkit.fake_slack.web_api import FakeSlack
 from tests.conftest import BotUnderTest
 
 

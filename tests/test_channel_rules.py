@@ -14,8 +14,8 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from bot.devslack import FakeSlack, PostedMessage, SlackLimits
-from bot.slack_requests import post_signed, slash_command_body
+from devkit.fake_slack.requests import post_signed, slash_command_body
+from devkit.fake_slack.web_api import FakeSlack, PostedMessage, SlackLimits
 from tests.conftest import SIGNING_SECRET, BotUnderTest, serve_bot, settings_for_tests
 from tests.slack_asks import click, command, new_channel, text_of
 

@@ -139,7 +139,7 @@ def test_every_compose_variable_is_documented_in_env_example() -> None:
 
 
 def test_the_dev_profiles_server_has_the_flags_of_make_dev(config: dict[str, Any]) -> None:
-    from bot import dev_server
+    from devkit import temporal_server as dev_server
 
     command = config["services"]["temporal"]["command"]
     flags = dev_server.args()

@@ -115,7 +115,7 @@ def test_nothing_else_assumes_localhost() -> None:
     """Only runtime.temporal's default and the Web UI link default may name localhost (dev tooling aside)."""
     files = subprocess.run(["grep", "-rln", "--include=*.py", "localhost", "bot", "runtime", "workflows", "worker.py"],
                            cwd=ROOT, capture_output=True, text=True).stdout.split()
-    allowed = {"runtime/temporal.py", "bot/settings.py", "bot/devslack.py", "bot/console.py"}
+    allowed = {"runtime/temporal.py", "bot/settings.py"}
     assert set(files) <= allowed, set(files) - allowed
     config = (ROOT / "bot" / "settings.py").read_text()
     assert re.findall(r"localhost[:\w]*", config) == ["localhost:8233"]  # DEFAULT_UI_URL only (links)

@@ -1,4 +1,4 @@
-"""``make dev``'s terminal console, as a newcomer meets it: the real supervisor (scripts/dev.py) on a
+"""``make dev``'s terminal console, as a newcomer meets it: the real supervisor (devkit.supervisor) on a
 pseudo-terminal, its own dev server and worker, and the console typing into the real bot. No traceback,
 ever; a run's message ends in its final state; and a run going on when ``make dev`` is interrupted reports
 in the next ``make dev``'s console once it finishes."""

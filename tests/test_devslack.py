@@ -21,9 +21,9 @@ from slack_sdk.models.metadata import Metadata
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.devslack import ApiCall, FakeSlack
-from bot.devslack_limits import RateLimiter, SlackLimits
-from bot.slack_requests import block_actions_body, post_signed, sign, slash_command_body
+from devkit.fake_slack.limits import RateLimiter, SlackLimits
+from devkit.fake_slack.requests import block_actions_body, post_signed, sign, slash_command_body
+from devkit.fake_slack.web_api import ApiCall, FakeSlack
 
 
 @pytest.fixture
@@ -535,7 +535,7 @@ def modal(blocks: int = 1, **extra: Any) -> dict[str, Any]:
 
 
 def fresh_trigger() -> str:
-    return f"{int(time.time())}.{time.monotonic_ns()}.fake"  # as bot.slack_requests makes them
+    return f"{int(time.time())}.{time.monotonic_ns()}.fake"  # as devkit.fake_slack.requests makes them
 
 
 async def test_views_open_validates_like_slack(fake: FakeSlack) -> None:

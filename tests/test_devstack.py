@@ -101,13 +101,13 @@ def fanout_attributes(found: dict[str, str]) -> dict[str, str]:
 
 def as_from_a_terminal() -> None:
     """SIGHUP as a shell in a terminal leaves it (its default), whatever the suite inherited: under ``nohup`` the
-    supervisor would rightly ignore hang-ups (scripts/dev.py), and the hang-up tests would test nothing."""
+    supervisor would rightly ignore hang-ups (devkit.supervisor), and the hang-up tests would test nothing."""
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 class Supervisor:
-    """``scripts/dev.py`` in a session of its own, its output in a file or, with ``tty``, on a pseudo-terminal
-    that is its controlling terminal (as ``make dev`` in a terminal window)."""
+    """``python -m devkit.supervisor`` in a session of its own, its output in a file or, with ``tty``, on a
+    pseudo-terminal that is its controlling terminal (as ``make dev`` in a terminal window)."""
 
     def __init__(self, tmp_path: Path, env: dict[str, str], *, bot: bool = False, tty: bool = False,
                  port: int | None = None) -> None:
@@ -118,7 +118,8 @@ class Supervisor:
         self._out_path = tmp_path / "dev.out"
         self._master: int | None = None
         self._tty_output = b""
-        cmd = [sys.executable, "scripts/dev.py", "--temporal-port", str(self.port), "--ui-port", str(self.ui_port)]
+        cmd = [sys.executable, "-m", "devkit.supervisor", "--temporal-port", str(self.port),
+               "--ui-port", str(self.ui_port)]
         cmd += ["--data-dir", str(tmp_path), "--env-file", str(tmp_path / "no.env")]
         if not bot:
             cmd.append("--no-bot")

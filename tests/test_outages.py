@@ -15,10 +15,10 @@ import pytest
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from bot.devslack import FakeSlack, PostedMessage, SlackLimits
 from bot.form import VALUES, state_of
-from bot.slack_requests import post_signed, slash_command_body, view_submission_body
 from bot.start import Origin, run_id_for
+from devkit.fake_slack.requests import post_signed, slash_command_body, view_submission_body
+from devkit.fake_slack.web_api import FakeSlack, PostedMessage, SlackLimits
 from runtime.worker import WORKFLOW_RUNNER, WORKFLOWS
 from tests.conftest import SIGNING_SECRET, BotUnderTest, serve_bot, settings_for_tests
 from tests.entrypoints import dev_server_ports, start_dev_server

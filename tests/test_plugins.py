@@ -23,7 +23,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from bot.child_types import ServedChildTypes
-from bot.devslack import FakeSlack, PostedMessage, SlackLimits
+from devkit.fake_slack.web_api import FakeSlack, PostedMessage, SlackLimits
 from runtime.config import ConfigError
 from runtime.plugins import GROUP, announcement_problem, load_plugins
 from runtime.worker import WORKFLOW_RUNNER, WORKFLOWS, plugin_workers

@@ -1,4 +1,4 @@
-"""``python -m bot.preview``: a Block Kit Builder link for each surface, carrying the real view (as a process)."""
+"""``python -m devkit.preview``: a Block Kit Builder link for each surface, carrying the real view (as a process)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from urllib.parse import unquote
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot.preview import BUILDER
+from devkit.preview import BUILDER
 from tests.entrypoints import PYTHON, child_env, run
 
 
 async def test_every_surface_has_a_builder_link_with_its_real_view() -> None:
-    code, out, err = await run([PYTHON, "-m", "bot.preview"], child_env())
+    code, out, err = await run([PYTHON, "-m", "devkit.preview"], child_env())
     assert code == 0 and not err, err
     links = dict(zip(out.splitlines()[0::2], out.splitlines()[1::2], strict=True))
     assert set(links) == {"run message:", "summary:", "help:", "form:", "home:"}

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client
 
-from bot.devslack import FakeSlack, PostedMessage
-from bot.slack_requests import post_signed, slash_command_body
+from devkit.fake_slack.requests import post_signed, slash_command_body
+from devkit.fake_slack.web_api import FakeSlack, PostedMessage
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET, BotUnderTest
 from tests.entrypoints import dev_server_ports, start_dev_server
 from tests.processes import start_bot, start_worker

@@ -14,10 +14,10 @@ import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
-from bot.devslack import FakeSlack, PostedMessage, SlackLimits
 from bot.runs import ReportOutcome
-from bot.slack_requests import post_signed, slash_command_body
 from bot.start import Origin, run_id_for
+from devkit.fake_slack.requests import post_signed, slash_command_body
+from devkit.fake_slack.web_api import FakeSlack, PostedMessage, SlackLimits
 from tests.conftest import SIGNING_SECRET, BotUnderTest, serve_bot, settings_for_tests
 
 

@@ -18,11 +18,11 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import ActivityEnvironment
 
 from bot.csv_export import write_csv
-from bot.devslack import FakeSlack, SlackLimits
 from bot.report import SlackReport
 from bot.results import ValueRow, ValueRows, failed_values, value_rows
 from bot.runs import PostResult, RunInfo
 from bot.slack_calls import SlackHealth
+from devkit.fake_slack.web_api import FakeSlack, SlackLimits
 from workflows.batch import progress_steps
 from workflows.fanin import Fold
 from workflows.model import (

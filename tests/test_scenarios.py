@@ -16,14 +16,14 @@ from temporalio.client import Client
 
 from bot.catalog import SCENARIOS, Catalog
 from bot.command_text import help_text
-from bot.devslack import FakeSlack, SlackLimits
 from bot.form import SCENARIO, FormContext, run_form, state_of, submitted
 from bot.home import DayTotals
 from bot.home_view import HomeData, home_view
 from bot.parse import ParseError, RunCommand, parse
 from bot.scenarios import ScenarioError, load_scenarios
 from bot.settings import Settings
-from bot.slack_requests import app_home_opened, post_signed, slash_command_body
+from devkit.fake_slack.requests import app_home_opened, post_signed, slash_command_body
+from devkit.fake_slack.web_api import FakeSlack, SlackLimits
 from runtime.config import ConfigError
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET, BotUnderTest, serve_bot, settings_for_tests
 from tests.entrypoints import PYTHON, ROOT, child_env, free_port, run

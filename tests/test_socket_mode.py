@@ -13,7 +13,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.devslack import FakeSlack, PostedMessage, SlackLimits
+from devkit.fake_slack.web_api import FakeSlack, PostedMessage, SlackLimits
 from tests.conftest import TEST_SLACK_SCALE
 from tests.fake_socket_mode import FakeSocketMode
 from tests.processes import BotProcess, start_bot

@@ -15,9 +15,8 @@ from slack_sdk.models.views import View
 from temporalio.client import Client
 
 from bot.commands import OPTIONS
-from bot.devslack import FakeSlack, PostedMessage, SlackLimits
 from bot.form import ACTION, CHANNEL, SCENARIO, VALUES, argument_block, option_block, state_of
-from bot.slack_requests import (
+from devkit.fake_slack.requests import (
     app_home_opened,
     block_actions_body,
     home_action_body,
@@ -26,6 +25,7 @@ from bot.slack_requests import (
     slash_command_body,
     view_submission_body,
 )
+from devkit.fake_slack.web_api import FakeSlack, PostedMessage, SlackLimits
 from tests.conftest import SIGNING_SECRET, BotUnderTest, serve_bot, settings_for_tests
 
 FAIL = next(o for o in OPTIONS if o.name == "fail")

@@ -15,8 +15,8 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from bot.devslack import FakeSlack, SlackLimits
-from bot.slack_requests import post_signed, slash_command_body
+from devkit.fake_slack.requests import post_signed, slash_command_body
+from devkit.fake_slack.web_api import FakeSlack, SlackLimits
 from runtime.worker import WORKFLOW_RUNNER, WORKFLOWS
 from tests.conftest import SIGNING_SECRET
 from tests.entrypoints import DevServerPorts, http_get, start_dev_server_on

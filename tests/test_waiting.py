@@ -26,11 +26,11 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from bot.devslack import FakeSlack, PostedMessage, SlackLimits
 from bot.reporter_calls import CALL
 from bot.runs import reporter_id
-from bot.slack_requests import function_executed, post_signed, slash_command_body
 from bot.waiting import DECIDE_BUDGET_S
+from devkit.fake_slack.requests import function_executed, post_signed, slash_command_body
+from devkit.fake_slack.web_api import FakeSlack, PostedMessage, SlackLimits
 from runtime import search_attributes as sa
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET, BotUnderTest, serve_bot, settings_for_tests
 from tests.processes import start_bot, start_worker

@@ -26,7 +26,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from bot.dev_server import ONE_PARTITION
+from devkit.temporal_server import ONE_PARTITION
 from runtime import search_attributes
 from runtime.worker import WORKFLOW_RUNNER, WORKFLOWS
 from workflows.model import FanoutRequest, ValueRange
@@ -156,8 +156,8 @@ async def bot_shapes(env: WorkflowEnvironment) -> None:
     """The bot's workflows, through the real bot (its Bolt app and workers) and a fake Slack: a run reported
     to its end (with progress edits and files), one in a channel the bot is not in, one cancelled through the
     reporter's update, one terminated in Temporal, and a user's quota."""
-    from bot.devslack import FakeSlack, SlackLimits
     from bot.start import Origin, run_id_for
+    from devkit.fake_slack.web_api import FakeSlack, SlackLimits
     from tests.conftest import serve_bot, settings_for_tests
 
     address = env.client.service_client.config.target_host
@@ -188,7 +188,7 @@ async def bot_shapes(env: WorkflowEnvironment) -> None:
                 await save(env.client, name, f"{workflow_id}-slack")
             from bot.home import home_id, stats_id, utc_day
             from bot.quota import quota_id
-            from bot.slack_requests import app_home_opened, post_signed
+            from devkit.fake_slack.requests import app_home_opened, post_signed
             from tests.conftest import SIGNING_SECRET
 
             queue = bot.bot.workers.workflow_queue  # type: ignore[attr-defined]
@@ -210,7 +210,7 @@ async def waiting_shapes(client: Client, bot: Any) -> None:
     """Reporters that wait: approved, rejected, expired and withdrawn approvals, a schedule's firing, and a
     Workflow Builder step (completed with its outputs)."""
     from bot.runs import reporter_id
-    from bot.slack_requests import function_executed, post_signed
+    from devkit.fake_slack.requests import function_executed, post_signed
     from tests.conftest import SIGNING_SECRET
     from tests.slack_asks import click, command, send, text_of
 

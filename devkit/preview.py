@@ -1,4 +1,4 @@
-"""``python -m bot.preview``: what the bot shows, without installing the app — a Block Kit Builder link for
+"""``python -m devkit.preview``: what the bot shows, without installing the app — a Block Kit Builder link for
 each surface (the run message, its summary, the help, the run form, the App Home), carrying the real view
 built by the bot's own code from the lab's run (``/fanout 1 2 3 4 5``)."""
 

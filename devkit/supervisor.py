@@ -1,12 +1,12 @@
 """`make dev`: run the Temporal dev server, the worker and the bot (or the terminal console) together.
 
-    python scripts/dev.py [--no-bot] [--temporal-port 7233] [--ui-port 8233] [--data-dir .dev] [--env-file .env]
+    python -m devkit.supervisor [--no-bot] [--temporal-port 7233] [--ui-port 8233] [--data-dir .dev] [--env-file .env]
 
 Loads ``.env`` (the environment wins). Starts the Temporal dev server from the venv, with /fanout's search
 attributes registered (runtime.search_attributes; added to a ``temporal.db`` older than them), unless
 TEMPORAL_ADDRESS is set or the port is already open (that server is reused as it is, and left running:
 ``make dev`` did not start it, and says so); then ``worker.py``, then the bot:
-``python -m bot`` when Slack tokens are set, else the console ``python -m bot.console`` in the foreground.
+``python -m bot`` when Slack tokens are set, else the console ``python -m devkit.console`` in the foreground.
 Server and worker output go to ``<data-dir>/temporal.log`` and ``<data-dir>/worker.log``.
 
 Ctrl-C, SIGTERM or SIGHUP stops everything (exit 0); a child that dies on its own stops the rest (exit 1).
@@ -32,11 +32,10 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
+from devkit import temporal_server
+from runtime.search_attributes import TYPE_NAME, missing
+
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))  # `python scripts/dev.py` puts scripts/ first: import this checkout's bot
-from bot import dev_server  # noqa: E402  (temporalio only, no Bolt)
-from runtime.search_attributes import TYPE_NAME, missing  # noqa: E402  (temporalio only, no Bolt)
 
 STOP_GRACE_S = 10.0
 START_TIMEOUT_S = 30.0
@@ -75,7 +74,7 @@ def say(msg: str) -> None:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="scripts/dev.py", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m devkit.supervisor", description=__doc__.split("\n\n")[0])
     parser.add_argument("--no-bot", action="store_true", help="start only Temporal and the worker")
     parser.add_argument("--temporal-port", type=int, default=7233, help="dev server gRPC port (default 7233)")
     parser.add_argument("--ui-port", type=int, default=8233, help="dev server Web UI port (default 8233)")
@@ -201,7 +200,7 @@ def start_temporal(args: argparse.Namespace, env: dict[str, str], children: list
         return
     cmd = [temporal_binary(), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port)]
     cmd += ["--ui-port", str(args.ui_port), "--db-filename", str(args.data_dir / "temporal.db"), "--log-level", "warn"]
-    cmd += dev_server.args()  # /fanout's search attributes (on every namespace it creates), one partition per queue
+    cmd += temporal_server.args()  # our search attributes (on every namespace it creates), one partition per queue
     if namespace != "default":
         cmd += ["--namespace", namespace]
     log = args.data_dir / "temporal.log"
@@ -242,7 +241,7 @@ def bot_command(env: dict[str, str], data_dir: Path) -> tuple[list[str], bool]:
         say("SLACK_BOT_TOKEN is set but neither SLACK_APP_TOKEN nor SLACK_SIGNING_SECRET: using the console")
     say("no Slack tokens: starting the terminal console (type /fanout lines; Ctrl-D or Ctrl-C to quit)")
     say("hint: set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (or SLACK_SIGNING_SECRET) in .env to run the real bot")
-    return [sys.executable, "-m", "bot.console", "--state", str(data_dir / "console-slack.json")], True
+    return [sys.executable, "-m", "devkit.console", "--state", str(data_dir / "console-slack.json")], True
 
 
 def signal_child(child: Child, sig: signal.Signals) -> None:

@@ -1,8 +1,8 @@
-"""``python -m bot.console [--state PATH]``: the whole /fanout loop in a terminal, before any Slack app exists.
+"""``python -m devkit.console [--state PATH]``: the whole /fanout loop in a terminal, before any Slack app exists.
 
 Type ``/fanout 1 2 3 4 5``. Each line goes to the real Bolt app as a signed slash-command request; the
 bot's workers run here too, as in ``python -m bot``, and their Slack calls go to the loopback stand-in
-for Slack (bot.devslack), which this prints: the run's message, its progress, the summary, the files.
+for Slack (devkit.fake_slack.web_api), which this prints: the run's message, its progress, the summary, the files.
 ``/fanout`` alone opens the run form, as in Slack: here it is asked field by field, submitted to the bot
 as Slack would submit it, and its inline errors shown on the fields they are about.
 
@@ -24,12 +24,12 @@ from typing import Any
 from aiohttp import web
 
 from bot.app import build_bot
-from bot.devslack import ApiCall, FakeSlack
 from bot.form import fields, state_of
 from bot.settings import Settings
-from bot.slack_requests import post_signed, slash_command_body, view_submission_body
 from bot.textview import blocks_to_text, mrkdwn_to_text
 from bot.timeline_text import text_timeline
+from devkit.fake_slack.requests import post_signed, slash_command_body, view_submission_body
+from devkit.fake_slack.web_api import ApiCall, FakeSlack
 from runtime.config import ConfigError, load_dotenv_once
 from runtime.logs import configure_logging, hard_exit
 from runtime.temporal import TemporalGateway, process_runtime
@@ -182,7 +182,7 @@ async def fill_in(view: dict[str, Any], url: str, team_id: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bot.console", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m devkit.console", description=__doc__.split("\n\n")[0])
     parser.add_argument("--state", type=Path, default=DEFAULT_STATE,
                         help=f"the stand-in Slack's file (default {DEFAULT_STATE})")
     args = parser.parse_args(argv)

@@ -1,4 +1,4 @@
-"""A loopback stand-in for the Slack Web API (what Slack *sends* the app is in bot.slack_requests).
+"""A loopback stand-in for the Slack Web API (what Slack *sends* the app is in devkit.fake_slack.requests).
 
 ``FakeSlack`` serves ``/api/<method>`` (point ``AsyncWebClient(base_url=fake.base_url)`` at it), file upload URLs
 and ``response_url``s. It records every call and answers like Slack. Used by the tests and by ``make dev``.
@@ -11,9 +11,10 @@ gets the raw bytes (application/octet-stream) and must answer 200. apps.connecti
 ``socket_url``.
 
 Like Slack, per workspace:
-- rate limits (``SlackLimits``, bot.devslack_limits; the real ones by default): over a limit the answer is HTTP 429,
-  ``Retry-After: <whole seconds until a call would be allowed>``, ``{"ok": false, "error": "ratelimited"}``. A 429
-  is not an executed call: it goes to ``failed_calls``, never ``calls``; ``attempts`` holds every request.
+- rate limits (``SlackLimits``, devkit.fake_slack.limits; the real ones by default): over a limit the answer is
+  HTTP 429, ``Retry-After: <whole seconds until a call would be allowed>``, ``{"ok": false, "error":
+  "ratelimited"}``. A 429 is not an executed call: it goes to ``failed_calls``, never ``calls``; ``attempts``
+  holds every request.
 - ``ok: false`` answers (HTTP 200) set up by ``archive``, ``kick``, ``delete_channel``, ``delete_message`` and
   ``revoke_token``.
 - tokens: the bot token works for every method but apps.connections.open, which takes only the app-level token. A
@@ -42,7 +43,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.devslack_limits import RateLimiter, SlackLimits, Views
+from devkit.fake_slack.limits import RateLimiter, SlackLimits, Views
 
 log = logging.getLogger(__name__)
 JSON_FIELDS = ("blocks", "metadata", "attachments", "files", "view", "outputs")

@@ -1,5 +1,5 @@
-"""Slack's limits for the loopback FakeSlack (bot.devslack): rate tiers per workspace, and views (modals, App
-Home tabs), which are mostly limits: what a view may hold, a trigger id's 3 s, a stack of 3 modals.
+"""Slack's limits for the loopback FakeSlack (devkit.fake_slack.web_api): rate tiers per workspace, and views
+(modals, App Home tabs), which are mostly limits: what a view may hold, a trigger id's 3 s, a stack of 3 modals.
 
 Rates are Slack's published values: Tier 3 is 50 calls per rolling minute, Tier 4 100; chat.postMessage is a token
 bucket per channel (1 per second, bursts of 3) under a workspace cap of 300 per minute. ``history_restricted`` models
@@ -273,8 +273,8 @@ class Views:
             return "invalid_trigger_id"
         if trigger in self._used_triggers:
             return "exchanged_trigger_id"
-        # bot.slack_requests issues "<epoch seconds>.<n>.fake": issued during that second, so it has expired only
-        # once TRIGGER_TTL_S have passed since the second's end. Any other form ("trigger-<hex>") is fresh.
+        # devkit.fake_slack.requests issues "<epoch seconds>.<n>.fake": issued during that second, so it has expired
+        # only once TRIGGER_TTL_S have passed since the second's end. Any other form ("trigger-<hex>") is fresh.
         head = trigger.split(".")[0]
         if head.isdigit() and self.wall_clock() - (int(head) + 1) > TRIGGER_TTL_S:
             return "expired_trigger_id"
