@@ -1,5 +1,5 @@
 """The CSV build alone, no Temporal: 1,000,000 rows (100 batches of 10,000, even values failing as the lab's
-children do) written by bot.csv_export.write_csv a batch at a time (what the reporter does), and the same
+children do) written by bot.files.csv_file.write_csv a batch at a time (what the reporter does), and the same
 rows one ValueRow at a time through ``csv.writer`` (the writer before, still used for any other source of
 rows). Prints the seconds, the file's size, the bytes being identical, and the process's peak RSS.
 
@@ -17,8 +17,8 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from bot.csv_export import write_csv
-from bot.results import ValueRow, ValueRows
+from bot.files.csv_file import write_csv
+from bot.runs.results import ValueRow, ValueRows
 from workflows.model import BatchOutput, FanoutResult
 from workflows.rules import compute_all
 
@@ -26,7 +26,7 @@ TEMPLATE = "Simulated failure for value {value}"
 
 
 class SyntheticRows(ValueRows):
-    """ValueRows over ready (values, outcome) pairs: what bot.results reads from a run's batches."""
+    """ValueRows over ready (values, outcome) pairs: what bot.runs.results reads from a run's batches."""
 
     def __init__(self, pairs: list[tuple[list[int], BatchOutput | BaseException | FanoutResult | None]]) -> None:
         super().__init__(None, "synthetic", None, None, 0)  # type: ignore[arg-type]  # batches() needs neither

@@ -2,7 +2,7 @@
 -> the CSV of every value in the thread. Each size on a fresh dev server of its own, with one
 ``python worker.py`` and the bot as its own process (bench.bot_harness), the fake Slack in this process.
 
-Also measured: the CSV build alone (bot.results.value_rows into a temporary file, in this process, after
+Also measured: the CSV build alone (bot.runs.results.value_rows into a temporary file, in this process, after
 the run: a batch at a time as the reporter writes it, and one row at a time through csv.writer as before),
 peak RSS of the worker and of the bot process during the run, the root's and the largest shard's history,
 and — for the sizes in ``acks`` — the ack latency of 20 signed slash commands sent at once from another
@@ -28,8 +28,8 @@ from bench.bot_harness import BotHarness
 from bench.compare import history_stats, mode_of
 from bench.csv import one_at_a_time
 from bench.infra import RESULTS, Stack, cpu_seconds, peak_rss_mb, reset_peak_rss, wait_for_poller
-from bot.csv_export import write_csv
-from bot.results import value_rows
+from bot.files.csv_file import write_csv
+from bot.runs.results import value_rows
 from workflows.model import FanoutResult
 from workflows.parent import ParentWorkflow
 

@@ -96,7 +96,8 @@ def _large(report: Report) -> list[str]:
                    f"{r.server_cores:.2f} / {r.worker_cores:.2f} / {r.bot_cores:.2f} cores | "
                    f"{_history(r.root_history)} | {_history(r.shard_history)} |")
     out += ["", "_workflows_: the run's child workflows (batches and shards). _values/s_ counts command → summary + "
-            "CSV. _CSV build_: `bot.csv_export.write_csv` of `bot.results.value_rows` (a batch at a time, as the "
+            "CSV. _CSV build_: `bot.files.csv_file.write_csv` of `bot.runs.results.value_rows` (a batch at a time, "
+            "as the "
             "reporter writes it) over the whole run from Temporal into a temporary file, timed on its own after the "
             "run; _one row at a time_: the same rows through `csv.writer`, the writer before. Peak RSS: the "
             "processes' VmHWM, reset before the command, read once its CSV is in the thread; the bot's is the bot's "

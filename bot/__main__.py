@@ -1,6 +1,6 @@
 """``python -m bot``: the Slack bot. Socket Mode when SLACK_APP_TOKEN is set, else HTTP on PORT.
 
-The process answers Slack (Bolt) and is the Temporal worker of its workspace's reporting (bot.service).
+The process answers Slack (Bolt) and is the Temporal worker of its workspace's reporting (bot.workers).
 
 ``GET /healthz`` on HOST:PORT answers ``{"ok": ..., "mode": ..., "temporal": "connected"|"unreachable",
 "workers": "running"|"waiting", "slack_token": "accepted"|"<error>"}`` in both modes (in Socket Mode the port

@@ -1,14 +1,23 @@
-"""What one deployment offers: its scenarios and its child types. Pure.
+"""What one deployment offers: its scenarios and its child types.
 
 The lab's three scenarios and two child types are always there. A deployment adds scenarios from a file
-(FANOUT_SCENARIOS) and child types from plugins its workers serve (bot.child_types reads them from
-Temporal). The parser, the help, the form and the Home all take a ``Catalog``, so they offer the same.
+(FANOUT_SCENARIOS, bot.language.scenario_file) and child types from plugins its workers serve, which
+``ServedChildTypes`` reads from Temporal (the workers' announcements, runtime.plugins) and keeps for a while,
+so an ack never waits on Temporal. The parser, the help, the form and the Home all take a ``Catalog``, so
+they offer the same.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
+from temporalio.client import Client
+
+from runtime.plugins import announced_child_types
 from workflows.model import ChildPlugin, ValueRange
 from workflows.rules import CHILD_TYPES
 from workflows.values import compress
@@ -28,11 +37,11 @@ class Scenario:
 
 
 @dataclass(frozen=True)
-class ChildType:
+class OfferedChildType:
     name: str
     description: str
     lab: bool = False  # the lab's own: `--fail` and `--delay` shape it; a team's child fails on its own
-    plugin: ChildPlugin | None = None  # a team's: where its children run (bot.child_types)
+    plugin: ChildPlugin | None = None  # a team's: where its children run (bot.catalog)
 
 
 SCENARIOS: tuple[Scenario, ...] = (
@@ -40,13 +49,14 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("all-failures", tuple(compress((2, 4, 6, 8))), "even values, every child fails"),
     Scenario("large-scale", tuple(compress(range(1, 16))), "15 children, about half fail"),
 )
-LAB_CHILD_TYPES: tuple[ChildType, ...] = tuple(ChildType(name, what, lab=True) for name, what in CHILD_TYPES.items())
+LAB_CHILD_TYPES: tuple[OfferedChildType, ...] = tuple(OfferedChildType(name, what, lab=True)
+                                                      for name, what in CHILD_TYPES.items())
 
 
 @dataclass(frozen=True)
 class Catalog:
     scenarios: tuple[Scenario, ...] = SCENARIOS
-    child_types: tuple[ChildType, ...] = LAB_CHILD_TYPES
+    child_types: tuple[OfferedChildType, ...] = LAB_CHILD_TYPES
     elsewhere: frozenset[str] = frozenset()  # scenarios offered only in other channels (refused as such)
 
     def for_channel(self, channel_id: str) -> Catalog:
@@ -56,7 +66,7 @@ class Catalog:
         hidden = {s.name for s in self.scenarios if not s.offered_in(channel_id)}
         return replace(self, scenarios=offered, elsewhere=self.elsewhere | hidden)
 
-    def child_type(self, name: str) -> ChildType | None:
+    def child_type(self, name: str) -> OfferedChildType | None:
         return next((c for c in self.child_types if c.name == name), None)
 
     def scenario(self, name: str) -> Scenario | None:
@@ -64,3 +74,68 @@ class Catalog:
 
 
 LAB = Catalog()
+
+
+log = logging.getLogger("fanout.bot")
+REFRESH_S = 10.0  # how long the bot trusts what it read
+RECHECK_S = 1.0  # a child type the last read did not know: read again unless that read is younger than this
+READ_BUDGET_S = 1.0  # what fresh() waits by default
+
+
+@dataclass
+class ServedChildTypes:
+    """The child types workers serve now (the lab's, and each plugin type with a live poller), read from
+    the catalog queues' pollers and trusted for REFRESH_S.
+
+    ``child_types()`` never waits on Temporal: it answers with what was read last (the lab's before the first
+    read) and, when that is stale, starts one read in the background (never more than one at a time). So a
+    command is acked at once, whatever Temporal does. ``fresh()`` waits, within a budget, for a read: for what
+    happens after the ack (a child type the last read did not know) and for the CLI."""
+
+    client: Callable[[], Awaitable[Client]]
+    fanout_queue: str
+    warn: bool = True  # log when Temporal does not answer (the CLI says so itself)
+    _read_at: float = -1e9
+    _types: tuple[OfferedChildType, ...] = LAB_CHILD_TYPES
+    _reading: asyncio.Task[None] | None = None
+
+    def child_types(self) -> tuple[OfferedChildType, ...]:
+        if self._stale():
+            self._read_in_background()
+        return self._types
+
+    async def fresh(self, budget_s: float = READ_BUDGET_S,
+                    max_age_s: float = REFRESH_S) -> tuple[OfferedChildType, ...]:
+        """The child types as read at most ``max_age_s`` ago (reading now, or joining the read under way if
+        that is older), waiting at most ``budget_s`` for the read."""
+        if self._stale(max_age_s):
+            reading = self._read_in_background()
+            try:
+                await asyncio.wait_for(asyncio.shield(reading), budget_s)
+            except TimeoutError:
+                log.log(logging.WARNING if self.warn else logging.DEBUG,
+                        "could not read which child types workers serve within %.0f s", budget_s)
+        return self._types
+
+    def _stale(self, max_age_s: float = REFRESH_S) -> bool:
+        return time.monotonic() - self._read_at >= max_age_s
+
+    def _read_in_background(self) -> asyncio.Task[None]:
+        if self._reading is None:
+            self._reading = asyncio.get_running_loop().create_task(self._read(), name="read-child-types")
+            self._reading.add_done_callback(self._read_done)
+        return self._reading
+
+    def _read_done(self, _: asyncio.Task[None]) -> None:
+        self._reading = None
+
+    async def _read(self) -> None:
+        try:
+            announced = await announced_child_types(await self.client(), self.fanout_queue)
+        except Exception as err:  # Temporal unreachable, or refusing: keep what was read last
+            log.log(logging.WARNING if self.warn else logging.DEBUG,
+                    "could not read which child types workers serve: %s", err)
+            return
+        self._types = LAB_CHILD_TYPES + tuple(OfferedChildType(a.name, a.description, plugin=a.plugin)
+                                              for a in announced)
+        self._read_at = time.monotonic()

@@ -18,32 +18,34 @@ import asyncio
 import dataclasses
 import getpass
 import json
+import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 from typing import Any, TextIO
 
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
-from bot.catalog import SCENARIOS, Catalog
-from bot.child_types import ServedChildTypes
-from bot.command_text import help_text
-from bot.parse import CancelCommand, HelpCommand, ListCommand, ParseError, RunCommand, StatusCommand, parse
-from bot.render import format_duration, progress_bar, summary_message
-from bot.render_replies import status_message
-from bot.runs import ui_url
-from bot.runs_lookup import STATUS_NAMES
+from bot.catalog import SCENARIOS, Catalog, ServedChildTypes
+from bot.language.grammar import CancelCommand, HelpCommand, ListCommand, ParseError, RunCommand, StatusCommand, parse
+from bot.language.help import help_text
+from bot.mrkdwn import mrkdwn_to_text
+from bot.operations.start import Origin, start_unreported
+from bot.render.replies import status_message
+from bot.render.run import format_duration, progress_bar, summary_message
+from bot.render.terminal import blocks_to_text
+from bot.runs.info import ui_url
+from bot.runs.lookup import STATUS_NAMES
 from bot.settings import Settings
-from bot.start import Origin, start_unreported
-from bot.textview import blocks_to_text, mrkdwn_to_text
-from bot.watch import watch_run
 from runtime.config import ConfigError, load_dotenv_once
 from runtime.logs import configure_logging, hard_exit
 from runtime.temporal import TemporalUnavailable, connect
 from workflows.model import FanoutResult, Progress
 from workflows.parent import ParentWorkflow
 
+log = logging.getLogger("fanout.cli")
 CLI_FLAGS = ("--fail-on-failure", "--json", "--no-wait")
 HELP_FLAGS = ("-h", "--help")
 LIST_LIMIT = 20
@@ -102,6 +104,54 @@ class Progressor:
         line = (f"{progress_bar(p.finished, p.total)}  {p.finished:,}/{p.total:,} done · {p.failed:,} failed · "
                 f"{p.running:,} running · {format_duration(p.elapsed_s)}")
         self.write(line)
+
+
+# -- waiting for a run: progress while it runs, then its result ---------------------------------------
+
+ProgressCallback = Callable[[Progress], Awaitable[None]]
+WATCH_QUERY_TIMEOUT = timedelta(seconds=5)  # no worker answering must not stall the watch for long
+
+
+def _key(progress: Progress) -> tuple[int, int, int, int, str]:
+    return (progress.succeeded, progress.failed, progress.running, progress.cancelled, progress.cancel_requested_by)
+
+
+async def watch_run(
+    handle: WorkflowHandle[ParentWorkflow, FanoutResult],
+    on_progress: ProgressCallback,
+    *,
+    interval_s: float = 3.0,
+    refresh_every: int = 5,
+) -> FanoutResult:
+    """The run's result; meanwhile ``on_progress`` with each changed progress. Raises what
+    ``handle.result()`` raises (WorkflowFailureError when the run failed, RPCError)."""
+    result_task = asyncio.ensure_future(handle.result())
+    last: tuple[int, int, int, int, str] | None = None
+    unchanged = 0
+    try:
+        while True:
+            done, _ = await asyncio.wait({result_task}, timeout=interval_s)
+            if done:
+                return result_task.result()
+            try:
+                progress = await handle.query(ParentWorkflow.progress, rpc_timeout=WATCH_QUERY_TIMEOUT)
+            except Exception as err:  # no worker polling right now, a restart...: try again next tick
+                log.debug("progress query for %s failed: %s", handle.id, err)
+                continue
+            if progress.done:
+                continue  # the result is on its way; the summary and the final update follow
+            key = _key(progress)
+            unchanged = unchanged + 1 if key == last else 0
+            if key == last and unchanged % max(refresh_every, 1):
+                continue
+            last = key
+            try:
+                await on_progress(progress)
+            except Exception:  # a failed progress update must never lose the summary
+                log.exception("progress update for %s failed", handle.id)
+    finally:
+        if not result_task.done():
+            result_task.cancel()
 
 
 async def run(command: RunCommand, text: str, settings: Settings, client: Client, *, fail_on_failure: bool,

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.catalog import Scenario
+from bot.language.scenario_file import ScenarioError, load_scenarios
 from bot.queues import GROUPS, SlackBudget, default_per_minute
-from bot.scenarios import ScenarioError, load_scenarios
 from runtime.config import ConfigError, choice, log_level, seconds, slack_ids, task_queue, whole_number
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -42,8 +42,8 @@ def slack_budget() -> SlackBudget:
 
 
 def scenarios(max_values: int) -> tuple[Scenario, ...]:
-    """FANOUT_SCENARIOS: the path of a TOML file of scenarios (bot.scenarios); empty: none. Read and checked
-    here, at start, so a mistake in it is one line and exit 2, never a command that fails later."""
+    """FANOUT_SCENARIOS: the path of a TOML file of scenarios (bot.language.scenario_file); empty: none. Read and
+    checked here, at start, so a mistake in it is one line and exit 2, never a command that fails later."""
     path = os.environ.get("FANOUT_SCENARIOS", "").strip()
     if not path:
         return ()

@@ -24,10 +24,11 @@ from typing import Any
 from aiohttp import web
 
 from bot.app import build_bot
-from bot.form import fields, state_of
+from bot.files.timeline import text_timeline
+from bot.mrkdwn import mrkdwn_to_text
+from bot.render.form import fields, state_of
+from bot.render.terminal import blocks_to_text
 from bot.settings import Settings
-from bot.textview import blocks_to_text, mrkdwn_to_text
-from bot.timeline_text import text_timeline
 from devkit.fake_slack.requests import post_signed, slash_command_body, view_submission_body
 from devkit.fake_slack.web_api import ApiCall, FakeSlack
 from runtime.config import ConfigError, load_dotenv_once

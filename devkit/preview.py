@@ -10,13 +10,13 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from bot.command_text import help_text
-from bot.form import FormContext, run_form
-from bot.home import DayTotals
-from bot.home_view import HomeData, HomeRun, home_view
-from bot.render import run_message, summary_message
-from bot.render_replies import help_message
-from bot.runs import RunInfo, ui_url
+from bot.home.daily_stats import DayTotals
+from bot.home.view import HomeData, HomeRun, home_view
+from bot.language.help import help_text
+from bot.render.form import FormContext, run_form
+from bot.render.replies import help_message
+from bot.render.run import run_message, summary_message
+from bot.runs.info import RunInfo, ui_url
 from bot.settings import DEFAULT_UI_URL
 from workflows.model import ChildSpan, FailedChild, FanoutResult, Progress, SuccessfulResult
 

@@ -26,7 +26,7 @@ from runtime.config import ConfigError
 TEAM = SearchAttributeKey.for_keyword("FanoutTeam")  # Slack workspace (team) id
 CHANNEL = SearchAttributeKey.for_keyword("FanoutChannel")  # Slack channel id the run reports in
 USER = SearchAttributeKey.for_keyword("FanoutUser")  # Slack user id of who started it
-STATUS = SearchAttributeKey.for_keyword("FanoutStatus")  # running | completed | cancelled | ... (bot.reporter)
+STATUS = SearchAttributeKey.for_keyword("FanoutStatus")  # running | completed | cancelled | ... (the bot's reporter)
 SCHEDULE = SearchAttributeKey.for_keyword("FanoutSchedule")  # the schedule that fired the run, if any
 
 ALL: tuple[SearchAttributeKey[str], ...] = (TEAM, CHANNEL, USER, STATUS, SCHEDULE)

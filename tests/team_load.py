@@ -14,8 +14,8 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from bot.runs import ReportOutcome
-from bot.start import Origin, run_id_for
+from bot.operations.start import Origin, run_id_for
+from bot.reporting.payloads import ReportOutcome
 from devkit.fake_slack.requests import post_signed, slash_command_body
 from devkit.fake_slack.web_api import ApiCall, FakeSlack
 from tests.conftest import SIGNING_SECRET

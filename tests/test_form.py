@@ -1,4 +1,4 @@
-"""The run form (bot.form) and the Home tab (bot.home_view): pure. The form offers what the command table
+"""The run form (bot.render.form) and the Home tab (bot.home.view): pure. The form offers what the command table
 offers, a filled-in form submits the /fanout text that makes the same request, and errors land on the
 field they are about. Every view passes slack_sdk's view and block models."""
 
@@ -12,9 +12,12 @@ from hypothesis import strategies as st
 from slack_sdk.models.views import View
 
 from bot.catalog import SCENARIOS, Catalog, Scenario
-from bot.command_text import command_text
-from bot.commands import OPTIONS
-from bot.form import (
+from bot.home.daily_stats import DayTotals
+from bot.home.view import LISTED, NEW_RUN_ACTIONS, HomeData, HomeRun, home_view
+from bot.language.grammar import ParseError, RunCommand, parse
+from bot.language.help import command_text
+from bot.language.table import OPTIONS
+from bot.render.form import (
     CHANNEL,
     SCENARIO,
     VALUES,
@@ -26,9 +29,6 @@ from bot.form import (
     state_of,
     submitted,
 )
-from bot.home import DayTotals
-from bot.home_view import LISTED, NEW_RUN_ACTIONS, HomeData, HomeRun, home_view
-from bot.parse import ParseError, RunCommand, parse
 from workflows.model import FanoutRequest, Progress, ValueRange
 from workflows.rules import CHILD_TYPES
 

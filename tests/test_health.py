@@ -14,7 +14,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.__main__ import health_handler
-from bot.slack_calls import SlackHealth
+from bot.slack.calls import SlackHealth
 from devkit.fake_slack.web_api import FakeSlack
 from tests.entrypoints import PYTHON, Service, child_env, free_port, run, wait_http
 

@@ -58,7 +58,7 @@ def sources() -> list[Path]:
 
 def slack_calls() -> dict[str, set[str]]:
     """Slack Web API method -> files that use it: ``<anything>.<method>`` where method is a WebClient method,
-    called there or handed to a helper that calls it (bot.slack_calls.call(..., self.slack.chat_update))."""
+    called there or handed to a helper that calls it (bot.slack.calls.call(..., self.slack.chat_update))."""
     found: dict[str, set[str]] = {}
     for path in sources():
         for node in ast.walk(ast.parse(path.read_text(), str(path))):

@@ -15,8 +15,8 @@ import pytest
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from bot.form import VALUES, state_of
-from bot.start import Origin, run_id_for
+from bot.operations.start import Origin, run_id_for
+from bot.render.form import VALUES, state_of
 from devkit.fake_slack.requests import post_signed, slash_command_body, view_submission_body
 from devkit.fake_slack.web_api import FakeSlack, PostedMessage, SlackLimits
 from runtime.worker import WORKFLOW_RUNNER, WORKFLOWS

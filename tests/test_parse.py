@@ -1,4 +1,4 @@
-"""bot.parse and bot.commands: every command, option and error, plus properties (never raises,
+"""bot.language.grammar and bot.language.table: every command, option and error, plus properties (never raises,
 values round-trip, user text never comes back unescaped)."""
 
 from __future__ import annotations
@@ -10,12 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import parse as parse_module
-from bot.blocks import escape
-from bot.catalog import LAB_CHILD_TYPES, SCENARIOS, Catalog, ChildType
-from bot.command_text import command_text, help_text, usage_text
-from bot.commands import ECHO_LIMIT, EXAMPLES, OPTIONS, SUBCOMMANDS, show
-from bot.parse import (
+from bot.catalog import LAB_CHILD_TYPES, SCENARIOS, Catalog, OfferedChildType
+from bot.language import grammar as parse_module
+from bot.language.grammar import (
     CancelCommand,
     HelpCommand,
     ListCommand,
@@ -27,6 +24,9 @@ from bot.parse import (
     StatusCommand,
     parse,
 )
+from bot.language.help import command_text, help_text, usage_text
+from bot.language.table import ECHO_LIMIT, EXAMPLES, OPTIONS, SUBCOMMANDS, show
+from bot.mrkdwn import escape
 from workflows.model import ChildPlugin, FanoutRequest, ValueRange
 from workflows.values import iter_values
 
@@ -233,10 +233,10 @@ def test_child_types() -> None:
     assert "is a name like" in problem("1 --child Cube!")
 
 
-WRITER = ChildType("write-file", "one file per value", plugin=ChildPlugin("q.child.write-file", "PluginChildWorkflow",
-                                                                         "write_value"))
+WRITER = OfferedChildType("write-file", "one file per value",
+                          plugin=ChildPlugin("q.child.write-file", "PluginChildWorkflow", "write_value"))
 TEAM = Catalog(child_types=LAB_CHILD_TYPES + (WRITER,))
-COUNTDOWN = ChildType("countdown", "a workflow", plugin=ChildPlugin("q.child.countdown", "CountdownWorkflow"))
+COUNTDOWN = OfferedChildType("countdown", "a workflow", plugin=ChildPlugin("q.child.countdown", "CountdownWorkflow"))
 
 
 def test_a_team_child_type_runs_without_the_labs_failures_and_delays() -> None:

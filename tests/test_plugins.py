@@ -22,7 +22,7 @@ from fanout_example.countdown import CountdownWorkflow
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from bot.child_types import ServedChildTypes
+from bot.catalog import ServedChildTypes
 from devkit.fake_slack.web_api import FakeSlack, PostedMessage, SlackLimits
 from runtime.config import ConfigError
 from runtime.plugins import GROUP, announcement_problem, load_plugins

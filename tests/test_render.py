@@ -1,4 +1,4 @@
-"""bot.render and bot.render_replies: run state -> Slack messages, within Slack's limits, with all outside text
+"""bot.render and bot.render.replies: run state -> Slack messages, within Slack's limits, with all outside text
 escaped."""
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.render import (
+from bot.operations.schedules import ScheduleListing
+from bot.render.replies import error_message, help_message, list_message, schedules_message, status_message
+from bot.render.run import (
     Message,
     escape,
     failure_kind,
@@ -21,9 +23,8 @@ from bot.render import (
     run_message,
     summary_message,
 )
-from bot.render_replies import RunListing, error_message, help_message, list_message, schedules_message, status_message
-from bot.runs import RunInfo
-from bot.schedules import ScheduleListing
+from bot.runs.info import RunInfo
+from bot.runs.lookup import RunListing
 from workflows.model import ChildSpan, FailedChild, FanoutResult, Progress, SuccessfulResult
 
 UI = "http://localhost:8233/namespaces/default/workflows/fanout-abc"
@@ -666,7 +667,7 @@ def test_schedules_message_stays_within_limits_for_many() -> None:
 
 
 def test_a_teams_json_result_is_shown_compact_escaped_and_short() -> None:
-    from bot.render import RESULT_SHOWN, result_shown
+    from bot.render.run import RESULT_SHOWN, result_shown
 
     assert result_shown(6) == "6"
     assert result_shown({"path": "value-1.json", "bytes": 33}) == '{"path":"value-1.json","bytes":33}'

@@ -13,7 +13,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from bot.service import BOT_WORKFLOW_RUNNER, BOT_WORKFLOWS
+from bot.workers import BOT_WORKFLOW_RUNNER, BOT_WORKFLOWS
 from runtime.worker import WORKFLOW_RUNNER, WORKFLOWS
 from workflows.model import MAX_STARTING_CHILDREN
 from workflows.plugin import PluginBatchWorkflow, PluginChildWorkflow
@@ -73,7 +73,7 @@ def test_histories_of_batches_of_10000_and_batch_progress() -> None:
 
 
 def test_reporter_histories_from_before_and_after_the_home_patch() -> None:
-    from bot.reporter import HOME_AND_STATS
+    from bot.reporting.reporter import HOME_AND_STATS
 
     assert HOME_AND_STATS not in patches("reporter") and HOME_AND_STATS in patches("reporter-home-and-stats")
 
@@ -125,7 +125,7 @@ def test_a_first_attempts_failure_carries_no_details() -> None:
 async def test_history_replays(path: Path) -> None:
     """Each history against the workflows of the process that runs it: worker.py's, or the bot's."""
     history = WorkflowHistory.from_json(path.stem, path.read_text())
-    # Under its own id: a schedule's firing names its run after it (bot.runs.run_id_of).
+    # Under its own id: a schedule's firing names its run after it (bot.runs.info.run_id_of).
     history = WorkflowHistory(history.events[0].workflow_execution_started_event_attributes.workflow_id
                               or path.stem, history.events)
     ours = {w.__name__ for w in BOT_WORKFLOWS}

@@ -14,8 +14,8 @@ import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
-from bot.runs import ReportOutcome
-from bot.start import Origin, run_id_for
+from bot.operations.start import Origin, run_id_for
+from bot.reporting.payloads import ReportOutcome
 from devkit.fake_slack.requests import post_signed, slash_command_body
 from devkit.fake_slack.web_api import FakeSlack, PostedMessage, SlackLimits
 from tests.conftest import SIGNING_SECRET, BotUnderTest, serve_bot, settings_for_tests

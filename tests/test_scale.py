@@ -17,11 +17,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import ActivityEnvironment
 
-from bot.csv_export import write_csv
-from bot.report import SlackReport
-from bot.results import ValueRow, ValueRows, failed_values, value_rows
-from bot.runs import PostResult, RunInfo
-from bot.slack_calls import SlackHealth
+from bot.files.csv_file import write_csv
+from bot.reporting.activities import SlackReport
+from bot.reporting.payloads import PostResult
+from bot.runs.info import RunInfo
+from bot.runs.results import ValueRow, ValueRows, failed_values, value_rows
+from bot.slack.calls import SlackHealth
 from devkit.fake_slack.web_api import FakeSlack, SlackLimits
 from workflows.batch import progress_steps
 from workflows.fanin import Fold
@@ -487,7 +488,7 @@ def run_info(run_id: str, value_count: int, thread_ts: str) -> RunInfo:
 
 
 async def upload_csv(client: Client, slack: AsyncWebClient, run: RunInfo, result: FanoutResult) -> None:
-    """The reporter's CSV upload activity (bot.report), run outside a worker."""
+    """The reporter's CSV upload activity (bot.reporting.activities), run outside a worker."""
     report = SlackReport(slack, SlackHealth())
     await ActivityEnvironment(client).run(report.upload_csv, PostResult(run, result))
 
@@ -531,7 +532,7 @@ async def test_write_csv_streams_rows(tmp_path) -> None:
 
 
 class PairRows(ValueRows):
-    """ValueRows over ready (values, outcome) pairs, as bot.results reads them from a run's batches."""
+    """ValueRows over ready (values, outcome) pairs, as bot.runs.results reads them from a run's batches."""
 
     def __init__(self, pairs: list) -> None:
         super().__init__(None, "pairs", None, None, 0)  # type: ignore[arg-type]

@@ -1,6 +1,6 @@
-"""Scenarios as configuration (FANOUT_SCENARIOS, bot.scenarios): a TOML file's scenarios are checked by the real
-parser at start, run with their own options under the user's, are offered only in their channels, and show in the
-help, the form, the Home and the CLI. A bad file is one start-up line naming the scenario, the field and the
+"""Scenarios as configuration (FANOUT_SCENARIOS, bot.language.scenario_file): a TOML file's scenarios are checked by
+the real parser at start, run with their own options under the user's, are offered only in their channels, and show
+in the help, the form, the Home and the CLI. A bad file is one start-up line naming the scenario, the field and the
 problem, and exit 2: the real bot and CLI processes are run with one."""
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ import pytest
 from temporalio.client import Client
 
 from bot.catalog import SCENARIOS, Catalog
-from bot.command_text import help_text
-from bot.form import SCENARIO, FormContext, run_form, state_of, submitted
-from bot.home import DayTotals
-from bot.home_view import HomeData, home_view
-from bot.parse import ParseError, RunCommand, parse
-from bot.scenarios import ScenarioError, load_scenarios
+from bot.home.daily_stats import DayTotals
+from bot.home.view import HomeData, home_view
+from bot.language.grammar import ParseError, RunCommand, parse
+from bot.language.help import help_text
+from bot.language.scenario_file import ScenarioError, load_scenarios
+from bot.render.form import SCENARIO, FormContext, run_form, state_of, submitted
 from bot.settings import Settings
 from devkit.fake_slack.requests import app_home_opened, post_signed, slash_command_body
 from devkit.fake_slack.web_api import FakeSlack, SlackLimits

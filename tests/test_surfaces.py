@@ -14,8 +14,8 @@ import pytest
 from slack_sdk.models.views import View
 from temporalio.client import Client
 
-from bot.commands import OPTIONS
-from bot.form import ACTION, CHANNEL, SCENARIO, VALUES, argument_block, option_block, state_of
+from bot.language.table import OPTIONS
+from bot.render.form import ACTION, CHANNEL, SCENARIO, VALUES, argument_block, option_block, state_of
 from devkit.fake_slack.requests import (
     app_home_opened,
     block_actions_body,

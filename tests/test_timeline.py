@@ -9,16 +9,16 @@ import numpy as np
 import pytest
 from temporalio.client import Client
 
-from bot.runs import ReportOutcome
-from bot.timeline import (
+from bot.files.timeline import (
     BAR_LIMIT,
     COLOURS,
     WIDTH_PX,
     figure_size_px,
     render_timeline_png,
+    text_timeline,
     timeline_data,
 )
-from bot.timeline_text import text_timeline
+from bot.reporting.payloads import ReportOutcome
 from tests.conftest import BotUnderTest
 from workflows.model import ChildSpan, FanoutResult
 
@@ -284,7 +284,7 @@ async def test_a_chart_that_cannot_be_drawn_is_skipped_and_the_csv_still_comes(
     def broken(result: FanoutResult, run_id: str) -> bytes:
         raise RuntimeError("no fonts")
 
-    monkeypatch.setattr("bot.report.render_timeline_png", broken)
+    monkeypatch.setattr("bot.reporting.activities.render_timeline_png", broken)
     _, _, _, run = await run_command(bot, "1-60", channel="C-tl-broken")  # > 50 values: a CSV too
     run_id = run.metadata["event_payload"]["workflow_id"]
     await wait_summary(bot, "C-tl-broken", run.ts)

@@ -26,9 +26,9 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from bot.reporter_calls import CALL
-from bot.runs import reporter_id
-from bot.waiting import DECIDE_BUDGET_S
+from bot.operations.waiting import DECIDE_BUDGET_S
+from bot.reporting.reporter_calls import CALL
+from bot.runs.info import reporter_id
 from devkit.fake_slack.requests import function_executed, post_signed, slash_command_body
 from devkit.fake_slack.web_api import FakeSlack, PostedMessage, SlackLimits
 from runtime import search_attributes as sa

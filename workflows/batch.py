@@ -179,5 +179,5 @@ def as_payload(output: BatchOutput) -> Any:
     """The output as a plain dict of JSON-ready lists: the same JSON as the dataclass, but the
     converter's dataclass path (``dataclasses.asdict``) deep-copies every list element, ~20× the
     cost at 2,000 values. Readers rebuild it with ``BatchOutput(**payload)`` (workflows.dispatch,
-    bot.results) for the same reason: typed decoding converts element by element."""
+    bot.runs.results) for the same reason: typed decoding converts element by element."""
     return dict(output.__dict__)

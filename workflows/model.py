@@ -63,7 +63,7 @@ MAX_RESULT_BYTES = 1000  # per value of a team's child type (workflows.plugin): 
 BATCHES_PER_WORKFLOW = 100
 HISTORY_BUDGET_BYTES = 7_000_000
 # Per-value runs list every value (complete); batched runs carry samples of this size and
-# the full rows live in each BatchWorkflow's result (read back by bot.results.value_rows).
+# the full rows live in each BatchWorkflow's result (read back by bot.runs.results.value_rows).
 RESULT_LIST_LIMIT = MAX_CHILD_WORKFLOWS
 RESULT_SAMPLE = 100
 # A shard tells the root its cumulative counts at most this often (a durable timer between

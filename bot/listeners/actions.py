@@ -10,10 +10,10 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.form import FormContext
-from bot.home_view import NEW_RUN_ACTIONS
+from bot.home.view import NEW_RUN_ACTIONS
 from bot.listeners.common import Context, clicked_in, guarded, open_form, refusal
-from bot.render_replies import error_message
+from bot.render.form import FormContext
+from bot.render.replies import error_message
 
 
 def register(app: AsyncApp, ctx: Context) -> None:

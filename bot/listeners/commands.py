@@ -7,10 +7,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.command_text import help_text, usage_text
-from bot.form import FormContext
-from bot.listeners.common import Context, guarded, open_form, refusal
-from bot.parse import (
+from bot.language.grammar import (
     CancelCommand,
     HelpCommand,
     ListCommand,
@@ -22,7 +19,10 @@ from bot.parse import (
     StatusCommand,
     parse,
 )
-from bot.render_replies import error_message, help_message
+from bot.language.help import help_text, usage_text
+from bot.listeners.common import Context, guarded, open_form, refusal
+from bot.render.form import FormContext
+from bot.render.replies import error_message, help_message
 
 
 def register(app: AsyncApp, ctx: Context) -> None:

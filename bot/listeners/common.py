@@ -11,14 +11,13 @@ from slack_bolt.async_app import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks import escape
-from bot.catalog import SCENARIOS, Catalog
-from bot.child_types import RECHECK_S, ServedChildTypes
-from bot.form import FormContext, run_form
-from bot.operations import Operations
-from bot.render_replies import error_message
+from bot.catalog import RECHECK_S, SCENARIOS, Catalog, ServedChildTypes
+from bot.mrkdwn import escape
+from bot.operations.runs import Operations
+from bot.operations.waiting import Waiting
+from bot.render.form import FormContext, run_form
+from bot.render.replies import error_message
 from bot.settings import Settings
-from bot.waiting import Waiting
 from workflows.model import FanoutRequest
 
 log = logging.getLogger("fanout.bot")

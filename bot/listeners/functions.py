@@ -14,9 +14,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.fail.async_fail import AsyncFail
 
+from bot.language.grammar import ParseError, RunCommand, parse
 from bot.listeners.common import Context, log
-from bot.parse import ParseError, RunCommand, parse
-from bot.textview import mrkdwn_to_text
+from bot.mrkdwn import mrkdwn_to_text
 
 STEP = "fanout_run"  # the manifest's function callback_id
 

@@ -8,8 +8,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.form import FormContext, run_form
 from bot.listeners.common import Context, log
+from bot.render.form import FormContext, run_form
 
 
 def register(app: AsyncApp, ctx: Context) -> None:

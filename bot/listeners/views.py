@@ -13,14 +13,14 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.form import CALLBACK_ID, CHANNEL, VALUES, FormContext, inline_errors, submitted
+from bot.language.grammar import ParseError, RunCommand, parse
 from bot.listeners.common import Context, refusal
-from bot.parse import ParseError, RunCommand, parse
-from bot.start import Origin
+from bot.operations.start import Origin
+from bot.render.form import CALLBACK_ID, CHANNEL, VALUES, FormContext, inline_errors, submitted
 
 
 def register(app: AsyncApp, ctx: Context) -> None:
-    @app.view(CALLBACK_ID)  # bot.form's modal
+    @app.view(CALLBACK_ID)  # bot.render.form's modal
     async def run_form_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         form = FormContext.decode(view.get("private_metadata"))
         submission = submitted((view.get("state") or {}).get("values") or {})

@@ -156,7 +156,7 @@ async def bot_shapes(env: WorkflowEnvironment) -> None:
     """The bot's workflows, through the real bot (its Bolt app and workers) and a fake Slack: a run reported
     to its end (with progress edits and files), one in a channel the bot is not in, one cancelled through the
     reporter's update, one terminated in Temporal, and a user's quota."""
-    from bot.start import Origin, run_id_for
+    from bot.operations.start import Origin, run_id_for
     from devkit.fake_slack.web_api import FakeSlack, SlackLimits
     from tests.conftest import serve_bot, settings_for_tests
 
@@ -186,7 +186,8 @@ async def bot_shapes(env: WorkflowEnvironment) -> None:
                     continue
                 await wait_for_result(env.client, f"{workflow_id}-slack")
                 await save(env.client, name, f"{workflow_id}-slack")
-            from bot.home import home_id, stats_id, utc_day
+            from bot.home.daily_stats import stats_id, utc_day
+            from bot.home.tab import home_id
             from bot.quota import quota_id
             from devkit.fake_slack.requests import app_home_opened, post_signed
             from tests.conftest import SIGNING_SECRET
@@ -209,7 +210,7 @@ async def bot_shapes(env: WorkflowEnvironment) -> None:
 async def waiting_shapes(client: Client, bot: Any) -> None:
     """Reporters that wait: approved, rejected, expired and withdrawn approvals, a schedule's firing, and a
     Workflow Builder step (completed with its outputs)."""
-    from bot.runs import reporter_id
+    from bot.runs.info import reporter_id
     from devkit.fake_slack.requests import function_executed, post_signed
     from tests.conftest import SIGNING_SECRET
     from tests.slack_asks import click, command, send, text_of

@@ -1,0 +1,1 @@
+"""What each command does, for every surface (the Slack listeners and the terminal CLI)."""

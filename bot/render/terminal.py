@@ -1,0 +1,25 @@
+"""Slack messages as plain terminal text (the CLI, and make dev's console): Block Kit blocks -> lines. Pure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.mrkdwn import mrkdwn_to_text
+
+
+def blocks_to_text(blocks: list[dict[str, Any]], *, plain: bool = False) -> list[str]:
+    """One entry per block (sections, headers, fields, context, buttons); dividers become a rule."""
+    lines: list[str] = []
+    for block in blocks or []:
+        kind = block.get("type")
+        if kind in ("section", "header") and block.get("text"):
+            lines.append(block["text"].get("text", ""))
+        for field in block.get("fields", []) or []:
+            lines.append(field.get("text", ""))
+        if kind == "context":
+            lines.append("  ".join(e.get("text", "") for e in block.get("elements", [])))
+        if kind == "actions":
+            lines.append("  ".join(f"[{e.get('text', {}).get('text', '')}]" for e in block.get("elements", [])))
+        if kind == "divider":
+            lines.append("─" * 40)
+    return [mrkdwn_to_text(line, plain=plain) for line in lines if line]

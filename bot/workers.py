@@ -1,0 +1,102 @@
+"""The bot as a Temporal worker: its workflows (reporters, per-user quotas) and its Slack activities.
+
+Every bot replica of a workspace runs the same workers on the same task queues (bot.queues): a
+replica adds capacity, not load. Each Slack method group's queue carries Temporal's queue-wide rate
+limit, the same on every replica, so together they stay inside Slack's budget. The bot makes no
+periodic Temporal calls of its own: between runs its only traffic is its workers' long polls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from bot import queues
+from bot.home.daily_stats import DailyStatsWorkflow, record_stats
+from bot.home.publish import HomeActivities
+from bot.home.tab import HomeWorkflow
+from bot.quota import UserRunsWorkflow
+from bot.reporting.activities import SlackReport, pause_schedule
+from bot.reporting.reporter import ReporterWorkflow
+from bot.settings import Settings
+from bot.slack.calls import SlackHealth
+from bot.slack.clients import activity_client
+from runtime import search_attributes as sa
+
+log = logging.getLogger("fanout.service")
+
+BOT_WORKFLOWS = [ReporterWorkflow, UserRunsWorkflow, HomeWorkflow, DailyStatsWorkflow]
+# The bot's workflows run sandboxed; only data types and the activity modules they name are passed through
+# (their imports_passed_through blocks): workflow code itself is checked for non-determinism.
+BOT_WORKFLOW_RUNNER = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows.model", "bot.runs.info",
+                                                                      "bot.reporting.payloads"))
+SHUTDOWN_GRACE = timedelta(seconds=10)
+# A replica that dies holds its cached workflows' next tasks on its sticky queue until this passes: short, so
+# an Approve clicked just after a crash reaches a live replica in seconds (the SDK's default is 10 s).
+STICKY_TIMEOUT = timedelta(seconds=2)
+
+
+def build_workers(client: Client, settings: Settings, workflow_queue: str, report: SlackReport,
+                  home: HomeActivities) -> list[Worker]:
+    budget = settings.slack_budget
+
+    def slack_queue(group: str, activities: list[Any], **options: Any) -> Worker:
+        return Worker(client, task_queue=queues.activity_queue(workflow_queue, group), activities=activities,
+                      max_task_queue_activities_per_second=budget.per_second(group),
+                      max_concurrent_activity_task_polls=2, graceful_shutdown_timeout=SHUTDOWN_GRACE, **options)
+
+    return [
+        Worker(client, task_queue=workflow_queue, workflows=BOT_WORKFLOWS, workflow_runner=BOT_WORKFLOW_RUNNER,
+               activities=[record_stats, pause_schedule], graceful_shutdown_timeout=SHUTDOWN_GRACE,
+               sticky_queue_schedule_to_start_timeout=STICKY_TIMEOUT),
+        slack_queue(queues.POSTS, [report.post_run_message, report.post_summary, report.notify_starter]),
+        slack_queue(queues.EDITS, [report.edit_progress, report.final_edit]),
+        slack_queue(queues.UPLOADS, [report.upload_timeline, report.upload_csv], max_concurrent_activities=2),
+        slack_queue(queues.VIEWS, [home.publish_home]),
+        slack_queue(queues.STEPS, [report.complete_step]),
+    ]
+
+
+@dataclass
+class BotWorkers:
+    """Runs the bot's workers once Temporal is reachable (the bot answers commands meanwhile)."""
+
+    settings: Settings
+    workflow_queue: str
+    team_id: str
+    connect: Any  # async () -> Client: the workers' client, with patient retries
+    health: SlackHealth = field(default_factory=SlackHealth)
+    running: bool = False
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Until ``stop``: connect (retrying), check the search attributes (ConfigError if missing), then
+        serve. Workers finish their in-flight tasks on the way out."""
+        connecting = asyncio.ensure_future(self.connect())
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not connecting.done():
+            connecting.cancel()
+            return
+        stopping.cancel()
+        client: Client = connecting.result()
+        await sa.check(client)
+        slack = activity_client(self.settings.slack_bot_token, self.settings.slack_api_url)
+        report = SlackReport(slack, self.health)
+        home = HomeActivities(slack, self.health, self.settings.temporal_ui_url, self.settings.scenarios)
+        async with AsyncExitStack() as stack:
+            for worker in build_workers(client, self.settings, self.workflow_queue, report, home):
+                await stack.enter_async_context(worker)
+            self.running = True
+            log.info("bot workers on %s (+ .%s)", self.workflow_queue, ", .".join(queues.GROUPS))
+            await stop.wait()
+            log.info("shutting down workers: finishing in-flight tasks")
+        self.running = False
