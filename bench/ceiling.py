@@ -135,7 +135,7 @@ async def parent_figures(client: Client, workflow_ids: list[str], wall_s: float)
 
 
 async def run_direct(client: Client, queue: str, n: int, concurrency: int) -> None:
-    from workflows.double import ChildWorkflow
+    from workflows.child import ChildWorkflow
 
     run = f"direct-{uuid.uuid4().hex[:6]}"
     gate = asyncio.Semaphore(concurrency)

@@ -1,5 +1,5 @@
 """Parent shapes for finding the dev server's ceiling (bench/ceiling.py): the same ChildWorkflow as a run's
-(workflows.double), started by parents of different shapes. Not product code: ``ShapeParent`` takes its shape
+(workflows.child), started by parents of different shapes. Not product code: ``ShapeParent`` takes its shape
 as input, so one worker can try a single parent with any window, or a tree of parents that each own a part
 of the children.
 
@@ -19,7 +19,7 @@ from typing import Any
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
-from workflows.double import ChildWorkflow
+from workflows.child import ChildWorkflow
 from workflows.model import ChildInput
 
 

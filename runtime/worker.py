@@ -47,9 +47,11 @@ from runtime.plugins import (
     names_identity,
 )
 from runtime.temporal import TemporalUnavailable, connect, connect_config, describe, process_runtime
-from workflows.child import BatchWorkflow, ChildWorkflow, SquareChildWorkflow
+from workflows.batch import BatchWorkflow
+from workflows.child import ChildWorkflow
 from workflows.parent import ParentWorkflow
 from workflows.plugin import ChildType, PluginBatchWorkflow, PluginChildWorkflow
+from workflows.square import SquareChildWorkflow
 
 WORKFLOWS = [ParentWorkflow, ChildWorkflow, SquareChildWorkflow, BatchWorkflow]
 log = logging.getLogger("fanout.worker")
@@ -58,7 +60,7 @@ log = logging.getLogger("fanout.worker")
 # The sandbox re-imports a workflow's modules for every run (every child) and refuses non-deterministic
 # calls in them (datetime.now(), random.random(), open(), ...). A module passed through is imported once
 # and shared, and its calls escape those checks, so only workflows.model is: dataclasses and constants,
-# no behaviour, no state. Every module that *does* something (workflows.dispatch, fanin, work, rules,
+# no behaviour, no state. Every module that *does* something (workflows.parent, fanin, work, rules,
 # values, the workflow modules) runs inside the sandbox (tests/test_sandbox.py checks both).
 WORKFLOW_RUNNER = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows.model"))

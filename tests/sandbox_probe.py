@@ -1,6 +1,6 @@
 """Workflows that do what workflow code must not, for tests/test_sandbox.py: read the clock, draw
 from the global random generator, open a file — directly, and through a module of ours
-(workflows.dispatch's own ``datetime``), which is refused only if that module runs inside the sandbox.
+(workflows.parent's own ``datetime``), which is refused only if that module runs inside the sandbox.
 """
 
 import random
@@ -8,7 +8,7 @@ from datetime import datetime
 
 from temporalio import workflow
 
-from workflows import dispatch  # imported the way the workflow modules import it
+from workflows import parent  # imported the way the workflow modules import one another
 
 
 @workflow.defn
@@ -34,13 +34,13 @@ class FileProbe:
 
 
 @workflow.defn
-class DispatchClockProbe:
-    """datetime.now() with the ``datetime`` workflows.dispatch imported: the real class if dispatch
+class ParentModuleClockProbe:
+    """datetime.now() with the ``datetime`` workflows.parent imported: the real class if that module
     was passed through (the call escapes the sandbox's checks), the sandbox's guarded one if not."""
 
     @workflow.run
     async def run(self) -> str:
-        return dispatch.datetime.now().isoformat()
+        return parent.datetime.now().isoformat()
 
 
-PROBES = [ClockProbe, RandomProbe, FileProbe, DispatchClockProbe]
+PROBES = [ClockProbe, RandomProbe, FileProbe, ParentModuleClockProbe]

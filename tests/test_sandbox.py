@@ -28,7 +28,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from temporalio.worker.workflow_sandbox._restrictions import RestrictedModule, _RestrictionState
 
 from runtime.worker import WORKFLOW_RUNNER, WORKFLOWS
-from tests.sandbox_probe import PROBES, ClockProbe, DispatchClockProbe, FileProbe, RandomProbe
+from tests.sandbox_probe import PROBES, ClockProbe, FileProbe, ParentModuleClockProbe, RandomProbe
 
 WORKFLOWS_DIR = Path(__file__).resolve().parent.parent / "workflows"
 PASSED_THROUGH = {"workflows.model"}  # dataclasses and constants only
@@ -50,7 +50,7 @@ def test_runner_passes_through_only_the_data_model() -> None:
     assert restrictions.passthrough_modules - SandboxRestrictions.default.passthrough_modules == PASSED_THROUGH
     assert not restrictions.passthrough_all_modules
     assert restrictions.invalid_module_members == SandboxRestrictions.default.invalid_module_members
-    assert BEHAVIOUR_MODULES >= {"workflows.dispatch", "workflows.fanin", "workflows.work", "workflows.rules",
+    assert BEHAVIOUR_MODULES >= {"workflows.fanin", "workflows.work", "workflows.rules",
                                  "workflows.values", "workflows.parent", "workflows.child", "workflows.batch"}
     assert not [m for m in BEHAVIOUR_MODULES | {"workflows"} if configured_passthrough(restrictions, m)]
 
@@ -128,14 +128,16 @@ async def test_each_workflow_gets_its_own_behaviour_modules(cls: type) -> None:
 
 async def test_a_run_reimports_only_the_modules_it_needs() -> None:
     # The sandbox's cost per child is re-importing these (~2 ms of worker CPU): keep them few and small.
-    from workflows.child import BatchWorkflow, ChildWorkflow, SquareChildWorkflow
+    from workflows.batch import BatchWorkflow
+    from workflows.child import ChildWorkflow
     from workflows.parent import ParentWorkflow
+    from workflows.square import SquareChildWorkflow
 
-    assert sandbox_of(ChildWorkflow)[0] == {"workflows", "workflows.double", "workflows.work", "workflows.rules"}
+    assert sandbox_of(ChildWorkflow)[0] == {"workflows", "workflows.child", "workflows.work", "workflows.rules"}
     assert sandbox_of(SquareChildWorkflow)[0] == {"workflows", "workflows.square", "workflows.work", "workflows.rules"}
     assert sandbox_of(BatchWorkflow)[0] == {"workflows", "workflows.batch", "workflows.rules"}
     # A parent starts its children by name: none of their modules (nor a team's) is imported for every run.
-    assert sandbox_of(ParentWorkflow)[0] == {"workflows", "workflows.parent", "workflows.dispatch", "workflows.fanin",
+    assert sandbox_of(ParentWorkflow)[0] == {"workflows", "workflows.parent", "workflows.fanin",
                                               "workflows.values", "workflows.rules"}
 
 
@@ -164,8 +166,8 @@ async def first_workflow_task_failure(client: Client, workflow_id: str) -> Any:
     (ClockProbe, "datetime.datetime.now"),
     (RandomProbe, "random.random"),
     (FileProbe, "__builtins__.open"),
-    (DispatchClockProbe, "datetime.datetime.now"),  # through workflows.dispatch: it is not passed through
-], ids=["datetime.now", "random.random", "open", "dispatch.datetime.now"])
+    (ParentModuleClockProbe, "datetime.datetime.now"),  # through workflows.parent: it is not passed through
+], ids=["datetime.now", "random.random", "open", "parent.datetime.now"])
 async def test_non_deterministic_calls_fail_the_workflow_task(client: Client, probe_queue: str, probe: Any,
                                                               refused: str) -> None:
     handle = await client.start_workflow(probe.run, id=f"probe-{uuid.uuid4().hex[:8]}", task_queue=probe_queue)
@@ -179,12 +181,12 @@ async def test_non_deterministic_calls_fail_the_workflow_task(client: Client, pr
 
 async def test_the_same_calls_escape_when_passed_through(client: Client) -> None:
     # The control: the runner this project had (workflows passed through), the probes' own module too.
-    # datetime.now() then just runs, in the probe and through workflows.dispatch alike.
+    # datetime.now() then just runs, in the probe and through workflows.parent alike.
     leaky = SandboxedWorkflowRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows", "tests.sandbox_probe"))
     queue = f"sandbox-leaky-{uuid.uuid4().hex[:8]}"
-    async with Worker(client, task_queue=queue, workflows=[ClockProbe, DispatchClockProbe], workflow_runner=leaky):
-        for probe in (ClockProbe, DispatchClockProbe):
+    async with Worker(client, task_queue=queue, workflows=[ClockProbe, ParentModuleClockProbe], workflow_runner=leaky):
+        for probe in (ClockProbe, ParentModuleClockProbe):
             stamp = await asyncio.wait_for(client.execute_workflow(
                 probe.run, id=f"leaky-{uuid.uuid4().hex[:8]}", task_queue=queue), 30)
             assert stamp[:4].isdigit()

@@ -1,6 +1,6 @@
 """BatchWorkflow: a batch of values in one child workflow (the lab's "dynamic child spawning"), and
 its work. Its own module because the sandbox re-imports a workflow's module, and what it imports, for
-every run: a one-value child never compiles a batch's code (workflows.double imports workflows.work
+every run: a one-value child never compiles a batch's code (workflows.child imports workflows.work
 only), and a batch only this and workflows.rules.
 """
 
@@ -178,6 +178,6 @@ class Batch:
 def as_payload(output: BatchOutput) -> Any:
     """The output as a plain dict of JSON-ready lists: the same JSON as the dataclass, but the
     converter's dataclass path (``dataclasses.asdict``) deep-copies every list element, ~20× the
-    cost at 2,000 values. Readers rebuild it with ``BatchOutput(**payload)`` (workflows.dispatch,
+    cost at 2,000 values. Readers rebuild it with ``BatchOutput(**payload)`` (workflows.parent,
     bot.runs.results) for the same reason: typed decoding converts element by element."""
     return dict(output.__dict__)

@@ -1,15 +1,23 @@
-"""The child workflow types, gathered: ChildWorkflow (the lab's: doubles its value, in
-workflows.double), SquareChildWorkflow (the lab's "other child types" experiment, workflows.square)
-and BatchWorkflow (workflows.batch).
+"""ChildWorkflow, the lab's child: doubles its value; fails according to the request's rule.
 
-Each is declared alone in its own module because the sandbox re-imports a workflow's module, and
-every module it imports that is not passed through, for every run — every child. A ChildWorkflow run
-imports workflows.double, workflows.work and workflows.rules, never this module; a ParentWorkflow starts
-them by name (workflows.model.CHILD_WORKFLOW_TYPES), so its runs import none of them either.
+Alone in its module, like each child type (workflows.square, workflows.batch): the sandbox re-imports a
+workflow's module, and what it imports, for every run — every child — so a child's module declares only that
+child. A ParentWorkflow starts its children by type name (workflows.model.CHILD_WORKFLOW_TYPES), so its runs
+import none of them.
 """
 
-from workflows.batch import BatchWorkflow
-from workflows.double import ChildWorkflow
-from workflows.square import SquareChildWorkflow
+# No `from __future__ import annotations` here: string annotations become ForwardRefs compiled
+# again for every run.
+from temporalio import workflow
 
-__all__ = ["BatchWorkflow", "ChildWorkflow", "SquareChildWorkflow"]
+from workflows.model import ChildInput, ChildOutput
+from workflows.work import run_one
+
+
+@workflow.defn
+class ChildWorkflow:
+    """The lab's child: doubles its value; fails according to the request's rule."""
+
+    @workflow.run
+    async def run(self, input: ChildInput) -> ChildOutput:
+        return await run_one(input)

@@ -39,9 +39,10 @@ MAX_PENDING_CHILDREN = 500
 # has started: with every start initiated at once, a cancel waited behind hundreds of starts, each
 # child then needing its own cancel (300 children cancelled 0.2 s in: up to 296 ran to the end).
 # With this many in flight a cancel finds few starts to wait for, the rest are never initiated,
-# and the server is still kept busy (measured: no loss of throughput; see workflows.dispatch).
+# and the server is still kept busy (measured: no loss of throughput; see workflows.parent).
 MAX_STARTING_CHILDREN = 50
-# The workflow type of each lab child type (workflows.child), by name: a parent starts its children by name, so
+# The workflow type of each lab child type (workflows.child, workflows.square), by name: a parent starts its
+# children by name, so
 # its sandbox never imports their modules (and their @workflow.defn) for every run.
 CHILD_WORKFLOW_TYPES = {"double": "ChildWorkflow", "square": "SquareChildWorkflow"}
 # Batches a run is split into when the plan is automatic: progress moves in 1% steps from batch results

@@ -1,6 +1,6 @@
 """SquareChildWorkflow, another child type (the lab's experiment 3): squares its value.
 
-Alone in its module, like ChildWorkflow (workflows.double): the sandbox re-imports it per run.
+Alone in its module, like ChildWorkflow (workflows.child): the sandbox re-imports it per run.
 """
 
 # No `from __future__ import annotations` here: string annotations become ForwardRefs compiled

@@ -1,5 +1,5 @@
 """What a one-value child does (ChildWorkflow, SquareChildWorkflow), as plain async functions, and
-what every child shares (the processing delay). Imported by workflows.double,
+what every child shares (the processing delay). Imported by workflows.child,
 .square and .batch *inside* the workflow sandbox, so its checks apply here too. The sandbox
 re-imports this module for every child run, so it stays small and its imports few (workflows.model
 is passed through, workflows.rules is small; a batch's own work is in workflows.batch). No I/O;

@@ -1,4 +1,4 @@
-"""ReporterWorkflow: a run's life in Slack, as durable Temporal work.
+"""ReporterWorkflow: a run's life in Slack, as durable Temporal work, in one class.
 
 The bot starts ``<run id>-slack`` on its own task queue (bot.queues). The reporter starts the run,
 the lab's ParentWorkflow ``<run id>``, as its child on the fan-out task queue, and makes every
@@ -7,10 +7,19 @@ message, progress edits, the summary, the final edit, the timeline and the CSV. 
 what was posted (a message's ts is its activity's result), so each happens exactly once however
 many bot replicas run, crash or restart; the ParentWorkflow never sees Slack.
 
+Reading top to bottom: the run's life (``run``); a run that waits for people first (``--approve``:
+``_ask_approval`` and the ``decide`` update, whose validator holds the rule of who may decide); the run and
+its cancel (``cancel``, an update); what is posted; and how each Slack call is made (``_slack``).
+
 Edits never crowd out what matters: at most one is pending per run; they are spaced wider as a run
 ages (a run of a week makes ~200) and when Slack's edit budget is busy; the summary and the final
 edit go ahead of them (task queue priority); a pending edit is dropped at close and the final edit
 waits only for the one in flight, so no stale edit lands after it.
+
+Each Slack call is an activity on its group's rate-limited task queue (bot.queues), with options for bots that
+may be down for hours. A Slack error that no retry can fix stops the run's reporting, and says why: in the
+reporter's state, and, when the channel cannot be posted in, to the run's starter in one direct message (a
+schedule's run also pauses the schedule).
 """
 
 from __future__ import annotations
@@ -21,7 +30,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import Priority
+from temporalio.common import Priority, RetryPolicy
 from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
@@ -33,20 +42,19 @@ from temporalio.exceptions import (
 from temporalio.exceptions import TimeoutError as TemporalTimeout
 from temporalio.workflow import ActivityCancellationType, ParentClosePolicy
 
-# Sandboxed like this module (its calls checked); what it imports itself is passed through.
-from bot.reporting.reporter_calls import GIVE_UP_AFTER, LAST, RETRY, CallsSlack
-
 with workflow.unsafe.imports_passed_through():
     from bot import queues
     from bot.home.daily_stats import RunTotals, record_stats
     from bot.home.tab import home_id
-    from bot.reporting.activities import SlackReport
-    from bot.reporting.approval import AwaitsApproval
+    from bot.reporting.activities import SlackReport, pause_schedule
     from bot.reporting.payloads import (
+        Approval,
         CancelRun,
         Decision,
         EditOutcome,
         EditProgress,
+        NotifyStarter,
+        PauseSchedule,
         PostResult,
         PostRunMessage,
         ReportInput,
@@ -67,6 +75,18 @@ ENDED_STATUSES = ("terminated", "timed_out", "failed", "canceled", "not_started"
                   "withdrawn")
 
 
+# Activity options. Bots may be down for hours: no schedule-to-start timeout, retries no more than
+# 10 s apart (a returning bot reports within seconds), and a day before reporting gives up.
+RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
+                    maximum_interval=timedelta(seconds=10))
+GIVE_UP_AFTER = timedelta(hours=24)
+CALL = timedelta(seconds=15)  # start-to-close of one Slack call (slack_sdk's HTTP timeout is 5 s)
+UPLOAD = timedelta(minutes=10)  # building and uploading a file: heartbeats every few seconds
+UPLOAD_HEARTBEAT = timedelta(seconds=30)
+FIRST = Priority(priority_key=1)  # run messages, summaries, final edits: ahead of any progress edit
+LAST = Priority(priority_key=5)  # progress edits
+
+
 def edit_interval(age_s: float, base_s: float, queue_wait_s: float) -> float:
     """Seconds until a run's next progress edit: ``base_s`` while it is young, then a twentieth of its
     age (so a run of a week makes ~200 edits), and never sooner than 4x what the last edit waited for
@@ -75,7 +95,7 @@ def edit_interval(age_s: float, base_s: float, queue_wait_s: float) -> float:
 
 
 @workflow.defn
-class ReporterWorkflow(AwaitsApproval, CallsSlack):
+class ReporterWorkflow:
     @workflow.init
     def __init__(self, input: ReportInput) -> None:
         # Set here, not in run(): an update may be handled before run() begins. A schedule's firing names
@@ -130,6 +150,49 @@ class ReporterWorkflow(AwaitsApproval, CallsSlack):
                              stopped=self._stopped, success_count=result.success_count,
                              failure_count=result.failure_count, total=result.total_children)
 
+    # -- a run that waits for an approval ----------------------------------------------------------
+
+    async def _ask_approval(self, approval: Approval, run: RunInfo) -> tuple[RunInfo, FanoutResult | None]:
+        """Post the run as waiting, and wait durably for a decision (``decide``) or the timeout. Returns the
+        run (approved: with who and when) and None to go on, or the result of a run that never ran."""
+        until = workflow.now() + timedelta(seconds=approval.timeout_s)
+        self._waiting = True
+        workflow.upsert_search_attributes([STATUS.value_set("waiting")])
+        run = await self._announce(run, waiting_until=until.isoformat(), approvers=approval.approvers)
+        try:
+            await workflow.wait_condition(lambda: self._decision is not None or bool(self._cancelled_by),
+                                          timeout=approval.timeout_s)
+        except TimeoutError:  # asyncio's: nobody decided in time
+            pass
+        self._waiting = False
+        decision = self._decision
+        if decision is None or not decision.approve:
+            status = "withdrawn" if self._cancelled_by else "expired" if decision is None else "rejected"
+            result = self._stand_in(run, status)
+            result.cancelled_by = self._cancelled_by or (decision.user_id if decision else "")
+            return run, result
+        workflow.upsert_search_attributes([STATUS.value_set("running")])
+        return replace(run, approved_by=decision.user_id, approved_at=workflow.now().isoformat()), None
+
+    @workflow.update
+    def decide(self, decision: Decision) -> str:
+        """Approve or reject a run waiting for it. The validator holds the rule: someone other than the
+        starter, and one of the approvers when the setting names them (FANOUT_APPROVERS)."""
+        self._may_decide(decision)  # again: decisions that arrive together are all validated first
+        self._decision = decision
+        key = "approved_by" if decision.approve else "rejected_by"
+        workflow.upsert_memo({key: decision.user_id, "decided_at": workflow.now().isoformat()})
+        return "approved" if decision.approve else "rejected"
+
+    @decide.validator
+    def _may_decide(self, decision: Decision) -> None:
+        if not self._waiting or self._decision is not None or self._cancelled_by:
+            raise ApplicationError("the run is not waiting for a decision", type="NotWaiting")
+        if decision.user_id == self._starter:
+            raise ApplicationError("the starter of a run cannot approve it", type="OwnRun")
+        if self._approvers and decision.user_id not in self._approvers:
+            raise ApplicationError(",".join(self._approvers), type="NotAnApprover")
+
     # -- the run ----------------------------------------------------------------------------------
 
     async def _fanout(self, input: ReportInput) -> FanoutResult:
@@ -178,7 +241,7 @@ class ReporterWorkflow(AwaitsApproval, CallsSlack):
         if self._cancelled_by:
             raise ApplicationError(self._cancelled_by, type="AlreadyCancelling")
 
-    # -- Slack (how each call is made: bot.reporting.reporter_calls) -----------------------------------------
+    # -- what is posted ----------------------------------------------------------------------------
 
     async def _announce(self, run: RunInfo, *, waiting_until: str = "", approvers: list[str] | None = None) -> RunInfo:
         ts = await self._slack(SlackReport.post_run_message, PostRunMessage(run, waiting_until, approvers or []),
@@ -276,6 +339,70 @@ class ReporterWorkflow(AwaitsApproval, CallsSlack):
             await workflow.get_external_workflow_handle(quota_id).signal(signal, self._run_id)
         except Exception as err:  # the quota workflow has gone (idle): nothing to tell
             workflow.logger.info("Quota %s not told %s: %s", quota_id, signal, err)
+
+    # -- how each Slack call is made ---------------------------------------------------------------
+
+    def _activity_queue(self, group: str) -> str:
+        return queues.activity_queue(self._queue, group)
+
+    def _start_slack(self, method: Any, arg: Any, group: str, *, priority: Priority = FIRST,
+                     retry: RetryPolicy = RETRY,
+                     cancellation: ActivityCancellationType = ActivityCancellationType.TRY_CANCEL
+                     ) -> workflow.ActivityHandle[Any]:
+        upload = group == queues.UPLOADS
+        return workflow.start_activity_method(
+            method, arg, task_queue=self._activity_queue(group), priority=priority, retry_policy=retry,
+            start_to_close_timeout=UPLOAD if upload else CALL, schedule_to_close_timeout=GIVE_UP_AFTER,
+            heartbeat_timeout=UPLOAD_HEARTBEAT if upload else None, cancellation_type=cancellation)
+
+    async def _slack(self, method: Any, arg: Any, group: str, *, priority: Priority = FIRST,
+                     optional: bool = False) -> Any:
+        """One Slack call; a Slack error that no retry can fix stops the run's reporting (recorded) — for an
+        ``optional`` call (a file) only if the channel is gone: otherwise that file is skipped."""
+        try:
+            return await self._start_slack(method, arg, group, priority=priority)
+        except ActivityError as err:
+            cause = err.cause
+            if optional and not (isinstance(cause, ApplicationError) and cause.type == "SlackChannelUnavailable"):
+                workflow.logger.warning("Skipped a file of %s: %s", self._run_id, cause)
+                return None
+            await self._stop_on(err, arg.run)
+            return None
+
+    async def _stop_on(self, err: ActivityError, run: RunInfo) -> None:
+        cause = err.cause
+        if isinstance(cause, ApplicationError) and cause.type == "SlackMessageGone":
+            return  # the run message was deleted: edits end, the summary still goes to the thread
+        if isinstance(cause, TemporalTimeout):
+            self._stopped = "gave up after 24 h"
+        elif isinstance(cause, ApplicationError) and cause.type == "SlackChannelUnavailable":
+            self._stopped = cause.message
+        else:
+            self._stopped = f"{type(cause).__name__}: {cause}"
+        workflow.logger.warning("Reporting of %s stopped: %s", self._run_id, self._stopped)
+        if isinstance(cause, ApplicationError) and cause.type == "SlackChannelUnavailable":
+            if run.schedule_id:  # a schedule's channel: pause it rather than fail at every firing
+                await self._pause_schedule(run.schedule_id)
+            await self._notify_starter(run)  # e.g. not_in_channel: one direct message, then silence
+
+    async def _notify_starter(self, run: RunInfo) -> None:
+        """The one direct message to who started a run the bot cannot post about, saying how to fix it."""
+        if not run.user_id:
+            return
+        try:
+            await self._start_slack(SlackReport.notify_starter, NotifyStarter(run, self._stopped), queues.POSTS,
+                                    retry=replace(RETRY, maximum_attempts=5))
+        except ActivityError as err:
+            workflow.logger.warning("Could not tell %s why %s is not reported: %s", run.user_id, self._run_id, err)
+
+    async def _pause_schedule(self, schedule_id: str) -> None:
+        try:
+            await workflow.execute_activity(
+                pause_schedule, PauseSchedule(schedule_id, f"its channel cannot be posted in: {self._stopped}"),
+                task_queue=self._queue, start_to_close_timeout=timedelta(seconds=10),
+                schedule_to_close_timeout=GIVE_UP_AFTER, retry_policy=RETRY)
+        except ActivityError as err:
+            workflow.logger.warning("Schedule %s not paused: %s", schedule_id, err)
 
     def _stand_in(self, run: RunInfo, status: str) -> FanoutResult:
         """A result for a run that ended in Temporal without one (terminated, timed out, failed), from
