@@ -1,5 +1,5 @@
 # Developer entry points. `make dev` runs Temporal + worker + bot (or the terminal console);
-# `make test` runs the linters (ruff, mypy, lint-imports) then the test suite (`make test LINT=0`: tests only);
+# `make test` runs the linters (ruff, mypy, lint-imports, vulture) then the test suite (`make test LINT=0`: tests only);
 # `make lint` runs the linters alone. All create .venv and install the project on first use.
 
 SHELL := /bin/bash
@@ -12,6 +12,9 @@ DEV_ARGS ?=
 LINT ?= 1
 LINT_PATHS := bot runtime workflows worker.py devkit tests bench
 TYPED_PATHS := bot runtime workflows worker.py devkit
+# Dead code: the product on its own (code only the tests use is dead too), then with the dev kit and the tests.
+VULTURE_PRODUCT := $(VENV)/bin/vulture bot runtime workflows worker.py devkit/dead_code_allowlist.py
+VULTURE_ALL := $(VENV)/bin/vulture bot runtime workflows worker.py devkit tests bench
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 # The first interpreter that is Python 3.11+ (override with `make PYTHON=/path/to/python3.12 ...`).
@@ -31,6 +34,8 @@ ifneq ($(LINT),0)
 	$(VENV)/bin/ruff check $(LINT_PATHS)
 	$(VENV)/bin/mypy $(TYPED_PATHS)
 	$(VENV)/bin/lint-imports
+	$(VULTURE_PRODUCT)
+	$(VULTURE_ALL)
 endif
 	$(PY) -c 'import os, sys, pytest; rc = int(pytest.main(sys.argv[1:])); sys.stdout.flush(); sys.stderr.flush(); os._exit(rc)' $(PYTEST_ARGS)
 
@@ -38,6 +43,8 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check $(LINT_PATHS)
 	$(VENV)/bin/mypy $(TYPED_PATHS)
 	$(VENV)/bin/lint-imports
+	$(VULTURE_PRODUCT)
+	$(VULTURE_ALL)
 
 bench: $(STAMP)
 	@if [ -d bench ]; then $(PY) -m bench; else echo "make bench: no bench/ directory yet"; fi

@@ -90,7 +90,7 @@ class Stack:
         while True:
             try:
                 return await Client.connect(self.address)
-            except Exception:
+            except RuntimeError:  # not listening yet
                 if time.monotonic() > deadline:
                     raise
                 await asyncio.sleep(0.2)

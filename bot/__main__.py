@@ -27,7 +27,7 @@ from bot.app import Bot, build_bot
 from bot.settings import Settings
 from runtime.config import ConfigError
 from runtime.logs import run_service
-from runtime.temporal import describe, process_runtime
+from runtime.temporal import TemporalUnavailable, describe, process_runtime
 
 log = logging.getLogger("fanout.bot")
 SlackState = Callable[[], Awaitable[bool]]
@@ -86,7 +86,7 @@ async def serve(settings: Settings) -> None:
     bot = await build_bot(settings)
     try:
         await bot.gateway.client()
-    except Exception as err:  # the bot starts anyway: commands get a clear answer, workers connect when they can
+    except TemporalUnavailable as err:  # it starts anyway: commands get a clear answer, workers connect when they can
         log.warning("%s; will connect when a command arrives", err)
     else:
         log.info("Temporal: %s", describe(bot.gateway.config))

@@ -15,12 +15,10 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.client import Client
 
+from bot import listeners
 from bot.catalog import ServedChildTypes
-from bot.listeners import register_listeners
-from bot.listeners.common import Context
-from bot.operations.runs import Operations
-from bot.operations.start import Where
-from bot.operations.waiting import Waiting
+from bot.operations.operations import Operations
+from bot.operations.start import Deployment
 from bot.queues import workflow_queue
 from bot.settings import Settings
 from bot.slack.clients import bolt_client, workspace_of
@@ -36,7 +34,6 @@ class Bot:
     ops: Operations
     workers: BotWorkers
     team_id: str
-    child_types: ServedChildTypes
 
 
 async def build_bot(settings: Settings, *, gateway: TemporalGateway | None = None,
@@ -45,19 +42,19 @@ async def build_bot(settings: Settings, *, gateway: TemporalGateway | None = Non
     slack = slack or bolt_client(settings.slack_bot_token, settings.slack_api_url)
     team_id = await workspace_of(slack)
     queue = workflow_queue(settings.environment, team_id)
-    where = Where(queue, settings.task_queue, settings.temporal_ui_url, settings.progress_interval_s,
-                  settings.max_runs_per_user)
+    deployment = Deployment(queue, settings.task_queue, settings.temporal_ui_url, settings.progress_interval_s,
+                            settings.max_runs_per_user)
     gateway = gateway or TemporalGateway()
-    ops = Operations(settings, gateway, where)
-    app = AsyncApp(client=slack, signing_secret=settings.slack_signing_secret or None,
-                   request_verification_enabled=not settings.socket_mode)
     served = ServedChildTypes(gateway.client, settings.task_queue)
     served.child_types()  # the first read starts now, in the background
-    register_listeners(app, Context(settings, ops, Waiting(ops), served))
+    ops = Operations(settings, gateway, deployment, served)
+    app = AsyncApp(client=slack, signing_secret=settings.slack_signing_secret or None,
+                   request_verification_enabled=not settings.socket_mode)
+    listeners.register(app, ops)
     config = gateway.config
 
     async def patient_client() -> Client:
         return await connect(wait=True, config=config)
 
     workers = BotWorkers(settings, queue, team_id, connect=worker_client or patient_client)
-    return Bot(app, settings, gateway, ops, workers, team_id, served)
+    return Bot(app, settings, gateway, ops, workers, team_id)

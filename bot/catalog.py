@@ -16,8 +16,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from runtime.plugins import announced_child_types
+from runtime.temporal import TemporalUnavailable
 from workflows.model import ChildPlugin, ValueRange
 from workflows.rules import CHILD_TYPES
 from workflows.values import compress
@@ -132,7 +134,7 @@ class ServedChildTypes:
     async def _read(self) -> None:
         try:
             announced = await announced_child_types(await self.client(), self.fanout_queue)
-        except Exception as err:  # Temporal unreachable, or refusing: keep what was read last
+        except (TemporalUnavailable, RPCError, TimeoutError) as err:  # Temporal away: keep what was read last
             log.log(logging.WARNING if self.warn else logging.DEBUG,
                     "could not read which child types workers serve: %s", err)
             return

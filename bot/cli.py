@@ -4,7 +4,7 @@
     fanout 1-15 --fail mod:3 --retries 3 # every /fanout option works
     fanout --fail-on-failure 1-5         # exit 1 when any child failed (or the run was cancelled)
     fanout scenario <name> [options]     # the lab's three, and FANOUT_SCENARIOS' (those not limited to channels)
-    fanout status <run-id> | cancel <run-id> | list | help
+    fanout status <run-id> | cancel <run-id> | list | help     # the same operations as in Slack (bot.operations)
 
 CLI-only flags (anywhere on the line): ``--fail-on-failure``, ``--json`` (print the result as JSON),
 ``--no-wait`` (start, print the run id, exit), ``-h``/``--help``. Exit codes: 0 done; 1 children
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import getpass
 import json
 import logging
 import os
@@ -25,30 +24,36 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any, TextIO
 
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.client import (
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowQueryRejectedError,
+)
+from temporalio.service import RPCError
 
-from bot.catalog import SCENARIOS, Catalog, ServedChildTypes
-from bot.language.grammar import CancelCommand, HelpCommand, ListCommand, ParseError, RunCommand, StatusCommand, parse
+from bot.catalog import ServedChildTypes
+from bot.files.timeline import text_timeline
+from bot.language.grammar import CancelCommand, HelpCommand, ListCommand, ParseError, RunCommand, StatusCommand
 from bot.language.help import help_text
 from bot.mrkdwn import mrkdwn_to_text
-from bot.operations.start import Origin, start_unreported
-from bot.render.replies import status_message
-from bot.render.run import format_duration, progress_bar, summary_message
+from bot.operations.answers import Answer
+from bot.operations.operations import Operations
+from bot.operations.permissions import Caller
+from bot.operations.start import Deployment
+from bot.render.blocks import format_duration, progress_bar
+from bot.render.run import summary_message
 from bot.render.terminal import blocks_to_text
-from bot.runs.info import ui_url
-from bot.runs.lookup import STATUS_NAMES
 from bot.settings import Settings
 from runtime.config import ConfigError, load_dotenv_once
 from runtime.logs import configure_logging, hard_exit
-from runtime.temporal import TemporalUnavailable, connect
+from runtime.temporal import TemporalGateway
 from workflows.model import FanoutResult, Progress
 from workflows.parent import ParentWorkflow
 
 log = logging.getLogger("fanout.cli")
 CLI_FLAGS = ("--fail-on-failure", "--json", "--no-wait")
 HELP_FLAGS = ("-h", "--help")
-LIST_LIMIT = 20
 USAGE = """usage: fanout [--fail-on-failure] [--json] [--no-wait] <values> [options]
        fanout scenario <name> [options] | status <run-id> | cancel <run-id> | list | help
 e.g.   fanout 1 2 3 4 5 · fanout 1-15 --fail mod:3 --retries 3 · fanout help"""
@@ -67,16 +72,8 @@ def terminal(mrkdwn: str) -> str:
 
 
 def print_blocks(blocks: list[dict[str, Any]]) -> None:
-    shown = [b for b in blocks if b.get("type") != "actions"]  # buttons mean nothing here
-    for line in blocks_to_text(shown, plain=True):
+    for line in blocks_to_text(blocks, plain=True, links_only=True):  # a button does nothing here; a link does
         print(line.replace("/fanout", "fanout"))
-
-
-def os_user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no login name (some containers)
-        return str(os.getuid())
 
 
 class Progressor:
@@ -135,7 +132,8 @@ async def watch_run(
                 return result_task.result()
             try:
                 progress = await handle.query(ParentWorkflow.progress, rpc_timeout=WATCH_QUERY_TIMEOUT)
-            except Exception as err:  # no worker polling right now, a restart...: try again next tick
+            # No worker polling right now, a restart...: try again next tick.
+            except (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError) as err:
                 log.debug("progress query for %s failed: %s", handle.id, err)
                 continue
             if progress.done:
@@ -147,22 +145,20 @@ async def watch_run(
             last = key
             try:
                 await on_progress(progress)
-            except Exception:  # a failed progress update must never lose the summary
-                log.exception("progress update for %s failed", handle.id)
+            except OSError as err:  # the terminal went away: the summary still comes (or its error does)
+                log.warning("progress of %s not shown: %s", handle.id, err)
     finally:
         if not result_task.done():
             result_task.cancel()
 
 
-async def run(command: RunCommand, text: str, settings: Settings, client: Client, *, fail_on_failure: bool,
+async def run(ops: Operations, command: RunCommand, text: str, caller: Caller, *, fail_on_failure: bool,
               as_json: bool, wait: bool) -> int:
-    origin = Origin(user_id=f"cli:{os_user()}", channel_id="cli", text=text, slack=False)
-    try:
-        info, handle = await start_unreported(client, command.request, origin, task_queue=settings.task_queue,
-                                              ui_base=settings.temporal_ui_url)
-    except RPCError as err:
-        raise CliError(f"Temporal did not accept the run ({err.status.name}: {err.message}); nothing started") from None
-    print(f"run {info.workflow_id}: {info.value_count:,} values on {settings.task_queue} · {info.ui_url}",
+    started = await ops.runs.start_in_terminal(command.request, text, caller)
+    if isinstance(started, Answer):
+        return show(started)
+    info, handle = started
+    print(f"run {info.workflow_id}: {info.value_count:,} values on {ops.settings.task_queue} · {info.ui_url}",
           file=sys.stderr)
     if not wait:
         print(info.workflow_id)
@@ -184,58 +180,18 @@ async def run(command: RunCommand, text: str, settings: Settings, client: Client
     else:
         print(f"Run {info.workflow_id} · {info.ui_url}")
         print_blocks(summary_message(info, result).blocks)
+        if timeline := text_timeline(result):  # the lab's timeline, as the thread's PNG shows it in Slack
+            print("\n" + timeline)
     return 1 if fail_on_failure and (result.failure_count > 0 or result.status == "cancelled") else 0
 
 
-async def status(run_id: str, settings: Settings, client: Client) -> int:
-    handle = client.get_workflow_handle_for(ParentWorkflow.run, run_id)
-    try:
-        desc = await handle.describe()
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise CliError(f"no run {run_id} found", code=1) from None
-        raise
-    name = STATUS_NAMES.get(desc.status, str(desc.status)) if desc.status else "Unknown"
-    progress: Progress | None = None
-    result: FanoutResult | None = None
-    if desc.status == WorkflowExecutionStatus.RUNNING:
-        progress = await handle.query(ParentWorkflow.progress)
-    elif desc.status == WorkflowExecutionStatus.COMPLETED:
-        result = await handle.result()
-        name = "Cancelled" if result.status == "cancelled" else name
-    link = ui_url(settings.temporal_ui_url, client.namespace, run_id)
-    print_blocks(status_message(run_id, name, progress, result, link).blocks)
-    print(link)
-    return 0
-
-
-async def cancel(run_id: str, client: Client) -> int:
-    handle = client.get_workflow_handle_for(ParentWorkflow.run, run_id)
-    try:
-        desc = await handle.describe()
-        if desc.status != WorkflowExecutionStatus.RUNNING:
-            raise CliError(f"run {run_id} is not running; nothing to cancel", code=1)
-        await handle.signal(ParentWorkflow.request_cancel, f"cli:{os_user()}")
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise CliError(f"no run {run_id} found", code=1) from None
-        raise
-    print(f"cancelling {run_id}: running children stop, finished results are kept")
-    return 0
-
-
-async def list_runs(client: Client) -> int:
-    rows = 0
-    async for wf in client.list_workflows("WorkflowType = 'ParentWorkflow'", limit=LIST_LIMIT):
-        memo = await wf.memo()
-        state = STATUS_NAMES.get(wf.status, "Unknown") if wf.status else "Unknown"
-        who = f"{memo.get('slack_user') or '?'} in {memo.get('slack_channel') or '?'}"
-        print(f"{wf.id}  {state:<10}  {wf.start_time:%Y-%m-%d %H:%M}  {who}  "
-              f"fanout {str(memo.get('command_text', ''))[:60]}")
-        rows += 1
-    if not rows:
-        print("no /fanout runs yet")
-    return 0
+def show(answer: Answer) -> int:
+    """An operation's answer: on stdout (exit 0), or as one line on stderr (exit 1; 2 when Temporal is away)."""
+    if answer.ok:
+        print_blocks(answer.message.blocks)
+        return 0
+    print(f"fanout: {terminal(answer.plain)}", file=sys.stderr)
+    return 2 if answer.outage else 1
 
 
 def split_args(argv: Sequence[str]) -> tuple[set[str], str]:
@@ -244,42 +200,49 @@ def split_args(argv: Sequence[str]) -> tuple[set[str], str]:
     return flags, " ".join(a for a in argv if a not in flags)
 
 
+def terminal_operations(settings: Settings) -> Operations:
+    """The operations, as a terminal has them: no Slack workspace, so no bot queue; the run's own queue and the
+    Web UI's links from the settings."""
+    gateway = TemporalGateway(connect_timeout_s=5.0, retry_config=None)
+    deployment = Deployment(workflow_queue="", fanout_queue=settings.task_queue, ui_base=settings.temporal_ui_url)
+    return Operations(settings, gateway, deployment, ServedChildTypes(gateway.client, settings.task_queue, warn=False))
+
+
 async def dispatch(argv: Sequence[str]) -> int:
     flags, text = split_args(argv)
     settings = Settings.from_env(require_slack=False)  # a bad FANOUT_SCENARIOS file: ConfigError, exit 2
+    ops = terminal_operations(settings)
     # No channel: the scenarios offered everywhere; the child types workers serve (the lab's if Temporal is down).
-    served = ServedChildTypes(lambda: connect(timeout_s=5.0), settings.task_queue, warn=False)
-    catalog = Catalog(SCENARIOS + settings.scenarios, await served.fresh()).for_channel("")
-    command = HelpCommand() if flags & set(HELP_FLAGS) else parse(text, max_values=settings.max_values,
-                                                                  catalog=catalog)
+    await ops.child_types.fresh()
+    catalog = ops.catalog("")
+    command = HelpCommand() if flags & set(HELP_FLAGS) else ops.parse(text, catalog)
     if isinstance(command, ParseError):
         raise CliError(f"{terminal(command.problem)}\n{USAGE}")
-    if isinstance(command, HelpCommand):
-        print(USAGE + "\n")
-        print(terminal(help_text(catalog)))
-        print("\nTerminal only: --fail-on-failure (exit 1 when a child failed), --json, --no-wait.")
-        return 0
-    try:
-        client = await connect(timeout_s=5.0)
-    except TemporalUnavailable as err:
-        raise CliError(str(err).splitlines()[0]) from None
-    if isinstance(command, RunCommand):
-        return await run(command, text, settings, client, fail_on_failure="--fail-on-failure" in flags,
-                         as_json="--json" in flags, wait="--no-wait" not in flags)
-    if isinstance(command, StatusCommand):
-        return await status(command.run_id, settings, client)
-    if isinstance(command, CancelCommand):
-        return await cancel(command.run_id, client)
-    if isinstance(command, ListCommand):
-        return await list_runs(client)
-    raise CliError(f"unsupported command {type(command).__name__}")
+    caller = Caller.at_terminal()
+    match command:
+        case HelpCommand():
+            print(USAGE + "\n")
+            print(terminal(help_text(catalog)))
+            print("\nTerminal only: --fail-on-failure (exit 1 when a child failed), --json, --no-wait.")
+            return 0
+        case RunCommand():
+            return await run(ops, command, text, caller, fail_on_failure="--fail-on-failure" in flags,
+                             as_json="--json" in flags, wait="--no-wait" not in flags)
+        case StatusCommand(run_id=run_id):
+            return show(await ops.runs.status(caller, run_id))
+        case CancelCommand(run_id=run_id):
+            return show(await ops.runs.cancel(caller, run_id))
+        case ListCommand():
+            return show(await ops.runs.list_runs(caller))
+    raise CliError(f"`{text.split()[0]}` is for Slack: a schedule belongs to a channel")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     load_dotenv_once()
     code = 0
     try:
-        configure_logging({**os.environ, "LOG_LEVEL": os.environ.get("LOG_LEVEL", "").strip() or "WARNING"})
+        # The CLI says what went wrong itself, in one line: the log has only errors, unless LOG_LEVEL asks for more.
+        configure_logging({**os.environ, "LOG_LEVEL": os.environ.get("LOG_LEVEL", "").strip() or "ERROR"})
         code = asyncio.run(dispatch(sys.argv[1:] if argv is None else argv))
     except (CliError, ConfigError) as err:
         print(f"fanout: {err}", file=sys.stderr)

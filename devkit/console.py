@@ -22,18 +22,19 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from temporalio.client import WorkflowFailureError
+from temporalio.service import RPCError
 
 from bot.app import build_bot
 from bot.files.timeline import text_timeline
 from bot.mrkdwn import mrkdwn_to_text
-from bot.render.form import fields, state_of
 from bot.render.terminal import blocks_to_text
 from bot.settings import Settings
-from devkit.fake_slack.requests import post_signed, slash_command_body, view_submission_body
+from devkit.fake_slack.requests import fields, post_signed, slash_command_body, state_of, view_submission_body
 from devkit.fake_slack.web_api import ApiCall, FakeSlack
 from runtime.config import ConfigError, load_dotenv_once
 from runtime.logs import configure_logging, hard_exit
-from runtime.temporal import TemporalGateway, process_runtime
+from runtime.temporal import TemporalGateway, TemporalUnavailable, process_runtime
 from workflows.model import FanoutResult
 
 SECRET = "console-signing-secret"
@@ -77,7 +78,8 @@ class Printer:
         try:
             client = await self.gateway.client()
             result = await client.get_workflow_handle(run_id, result_type=FanoutResult).result()
-        except Exception:
+        except (TemporalUnavailable, RPCError, WorkflowFailureError) as err:  # the summary said how it went
+            self._print(f"── no timeline of {run_id}: {err} ──", [], indent="    ")
             return
         text = text_timeline(result)
         if text:

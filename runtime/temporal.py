@@ -34,7 +34,7 @@ from temporalio.runtime import (
     TelemetryConfig,
     TelemetryFilter,
 )
-from temporalio.service import RetryConfig
+from temporalio.service import RetryConfig, RPCError
 
 from runtime.config import ConfigError, log_level, metrics_bind_address
 
@@ -61,7 +61,7 @@ def connect_config() -> dict[str, Any]:
             raise ConfigError(f"TEMPORAL_CONFIG_FILE={path} does not exist")
     try:
         config: dict[str, Any] = dict(ClientConfig.load_client_connect_config(override_env_vars=env))
-    except Exception as err:  # the SDK's bridge raises its own ConfigError type, or OSError/ValueError
+    except (RuntimeError, OSError, ValueError) as err:  # the SDK's own ConfigError is a RuntimeError
         profile = env.get("TEMPORAL_PROFILE", "").strip() or "default"
         raise ConfigError(f"Temporal connection settings (profile {profile!r}): {err}") from None
     config.setdefault("target_host", DEFAULT_ADDRESS)
@@ -90,7 +90,7 @@ class CoreLogFilter(logging.Filter):
         message = f"{entry.target}: {entry.message}"
         try:
             fields = dict(entry.fields)
-        except Exception:  # never lose the line over its extras
+        except (TypeError, ValueError):  # fields that are not pairs: the line goes out without them
             fields = {}
         if fields:
             message += " " + " ".join(f"{key}={value}" for key, value in fields.items())
@@ -152,7 +152,7 @@ def process_runtime(*, level: str | None = None, metrics: bool = False,
     )
     try:
         runtime = Runtime(telemetry=telemetry, worker_heartbeat_interval=WORKER_HEARTBEAT if heartbeats else None)
-    except Exception as err:  # e.g. the metrics port is taken
+    except (ValueError, RuntimeError) as err:  # e.g. the metrics port is taken (ValueError)
         if address is None:
             raise
         where = "FANOUT_METRICS_HOST/FANOUT_METRICS_PORT"
@@ -216,10 +216,6 @@ class TemporalGateway:
     def config(self) -> dict[str, Any]:
         return dict(self._config)
 
-    @property
-    def connected(self) -> bool:
-        return self._client is not None
-
     async def reachable(self, timeout_s: float = 1.5) -> bool:
         """Whether Temporal answers now (connecting first if need be); never raises. For /healthz."""
         try:
@@ -228,7 +224,7 @@ class TemporalGateway:
                 GetSystemInfoRequest(), timeout=timedelta(seconds=timeout_s)
             )
             return True
-        except Exception as err:
+        except (TimeoutError, TemporalUnavailable, RPCError) as err:
             log.debug("Temporal health probe failed: %s", err)
             return False
 

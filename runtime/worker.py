@@ -113,7 +113,7 @@ def plugin_workers(client: Client, queue: str, children: list[ChildType]) -> lis
                                   workflows=[c.workflow] if c.workflow else [PluginChildWorkflow, PluginBatchWorkflow],
                                   activities=[c.activity] if c.activity else [], workflow_runner=WORKFLOW_RUNNER,
                                   workflow_failure_exception_types=PLUGIN_FAILURES))
-        except Exception as err:
+        except Exception as err:  # the SDK refuses a team's workflow in many ways (its sandbox check above all)
             raise ConfigError(f"child type {c.name!r}: the worker refused it: {type(err).__name__}: {err}") from None
     announcers = [(catalog_queue(queue), names_identity(children))]
     announcers += [(catalog_queue(queue, c.name), details_identity(c, queue)) for c in children]

@@ -1,6 +1,7 @@
 """Workflows that do what workflow code must not, for tests/test_sandbox.py: read the clock, draw
 from the global random generator, open a file — directly, and through a module of ours
 (workflows.parent's own ``datetime``), which is refused only if that module runs inside the sandbox.
+And one that signals another workflow that may not be there (workflows.signals), for tests/test_workflows.py.
 """
 
 import random
@@ -9,6 +10,7 @@ from datetime import datetime
 from temporalio import workflow
 
 from workflows import parent  # imported the way the workflow modules import one another
+from workflows.signals import tell
 
 
 @workflow.defn
@@ -44,3 +46,13 @@ class ParentModuleClockProbe:
 
 
 PROBES = [ClockProbe, RandomProbe, FileProbe, ParentModuleClockProbe]
+
+
+@workflow.defn
+class TellProbe:
+    """workflows.signals.tell, from workflow code: True when the target got the signal, False when it has closed
+    or never was."""
+
+    @workflow.run
+    async def run(self, target: str) -> bool:
+        return await tell(target, "request_cancel", "probe")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from bot.operations.start import Origin, run_id_for
+from bot.operations.start import Invocation, run_id_for
 from bot.reporting.payloads import ReportOutcome
 from devkit.fake_slack.requests import post_signed, slash_command_body
 from devkit.fake_slack.web_api import ApiCall, FakeSlack
@@ -46,13 +46,11 @@ class TeamFigures:
     update_attempts: int
     update_max_per_minute: int
     update_429s: int
-    post_429s: int
     slack_attempts: int  # every Web API attempt, refused ones included
     run_message_lag_max_s: float  # command -> its run message
     summary_lag_max_s: float  # run closed -> its summary
     summaries_late: list[str] = field(default_factory=list)  # past 5 s and past their channel's pace
     final_edit_lag_max_s: float = 0.0  # summary -> final edit
-    update_times: list[tuple[float, str]] = field(default_factory=list)  # (s since the first command, final|progress)
     rpcs: dict[str, int] = field(default_factory=dict)  # Temporal RPCs by method, during the load
     long_polls: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
@@ -85,12 +83,9 @@ async def run_team_load(load: TeamLoad, fake: FakeSlack, client: Client, *, temp
         update_attempts=len([a for a in attempts if a.method == "chat.update"]),
         update_max_per_minute=fake.max_in_window("chat.update"),
         update_429s=len([a for a in attempts if a.method == "chat.update" and a.status == 429]),
-        post_429s=len([a for a in attempts if a.method == "chat.postMessage" and a.status == 429]),
         slack_attempts=len(attempts), run_message_lag_max_s=0.0, summary_lag_max_s=0.0, rpcs=rpcs,
         long_polls=polls, seconds=seconds,
     )
-    figures.update_times = [(round(a.at - started, 2), "final" if _final(a.params.get("blocks"))
-                             else "progress") for a in attempts if a.method == "chat.update"]
     last_summary_in: dict[str, float] = {}
     closes = []
     for (run_id, channel, sent_at), outcome in zip(sent, outcomes, strict=True):
@@ -132,7 +127,7 @@ async def _send(bot: BotProcess, fake: FakeSlack, load: TeamLoad, channel: str, 
     sent_at = time.monotonic()
     status, answer, elapsed = await post_signed(bot.url, body, SIGNING_SECRET)
     assert status == 200 and answer == "" and elapsed < 3.0, (status, answer, elapsed)
-    return run_id_for(Origin(user, channel, load.text, trigger_id=trigger, team_id="T1")), channel, sent_at
+    return run_id_for(Invocation(user, channel, load.text, trigger_id=trigger, team_id="T1")), channel, sent_at
 
 
 async def _outcome(client: Client, run_id: str) -> ReportOutcome:

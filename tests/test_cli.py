@@ -8,10 +8,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
 from pathlib import Path
 
 import pytest
+from temporalio.client import Client
 
+from tests.conftest import BotUnderTest
 from tests.entrypoints import PYTHON, child_env, free_port, run
 
 CLI = [PYTHON, "-m", "bot.cli"]
@@ -29,6 +32,7 @@ async def test_run_prints_the_summary(temporal_address: str, task_queue: str) ->
     assert "Simulated failure for value 2" in out and "Simulated failure for value 4" in out
     assert "1 → 2" in out and "5 → 10" in out
     assert "[Retry failed" not in out and "*" not in out and "<" not in out  # buttons and mrkdwn stay in Slack
+    assert "Timeline · wall" in out and "parent" in out and "✗" in out  # the timeline, as text
     assert err.startswith("run fanout-") and "/namespaces/default/workflows/fanout-" in err
 
 
@@ -70,7 +74,7 @@ async def test_temporal_unreachable_is_one_line_exit_2() -> None:
     env = child_env(TEMPORAL_ADDRESS=f"127.0.0.1:{free_port()}")
     code, out, err = await run([*CLI, "1", "2", "3"], env)
     assert code == 2 and out == ""
-    assert err.startswith("fanout: cannot reach Temporal at 127.0.0.1:") and err.count("\n") == 1, err
+    assert err.startswith("fanout: Temporal is unreachable right now (127.0.0.1:") and err.count("\n") == 1, err
 
 
 async def test_no_wait_status_cancel_and_list(temporal_address: str, task_queue: str) -> None:
@@ -86,11 +90,12 @@ async def test_no_wait_status_cancel_and_list(temporal_address: str, task_queue:
 
     code, out, err = await run([*CLI, "list"], env)
     assert code == 0, err
-    assert any(line.startswith(run_id) and "cli:" in line and " in cli " in line for line in out.splitlines()), out
+    assert any(run_id in line and "cli:" in line and "in a terminal" in line and "1-3 --delay 60" in line
+               for line in out.splitlines()), out
 
     code, out, err = await run([*CLI, "cancel", run_id], env)
     assert code == 0, err
-    assert f"cancelling {run_id}" in out
+    assert f"Cancelling `{run_id}`" in out
 
     deadline = time.monotonic() + 30
     while True:
@@ -103,7 +108,8 @@ async def test_no_wait_status_cancel_and_list(temporal_address: str, task_queue:
     code, out, err = await run([*CLI, "cancel", run_id], env)
     assert code == 1 and "is not running" in err
     code, out, err = await run([*CLI, "status", "fanout-doesnotexist"], env)
-    assert code == 1 and err == "fanout: no run fanout-doesnotexist found\n"
+    assert code == 1 and err.startswith("fanout: No run fanout-doesnotexist found in this namespace.") and \
+        err.count("\n") == 1, err
 
 
 async def test_installed_fanout_command(temporal_address: str, task_queue: str) -> None:
@@ -112,3 +118,43 @@ async def test_installed_fanout_command(temporal_address: str, task_queue: str) 
         pytest.skip("the fanout script is not installed (pip install -e .)")
     code, out, err = await run([str(script), "help"], cli_env(temporal_address, task_queue))
     assert code == 0 and out.startswith("usage: fanout"), err
+
+
+async def test_the_terminal_sees_every_run_slack_started_and_acts_through_its_reporter(
+        temporal_address: str, task_queue: str, bot: BotUnderTest, client: Client) -> None:
+    """status, cancel and list are the operations Slack uses, for the namespace: `list` shows the runs (not their
+    shards), with who, where and what; a Slack run is found while it waits for an approval, and cancelled through
+    its reporter's update, which records the terminal's user."""
+    env = cli_env(temporal_address, task_queue)
+    channel = "C" + uuid.uuid4().hex[:9].upper()
+    await bot.command("1-3 --delay 60", channel_id=channel)
+    await bot.command("1-2 --approve", channel_id=channel)
+    await bot.fake.wait_for(lambda: len(bot.fake.messages(channel)) == 2, timeout=15)
+    going, waiting = sorted((m for m in bot.fake.messages(channel)), key=lambda m: "approve" in json.dumps(m.blocks))
+    going_id = going.metadata["event_payload"]["workflow_id"]  # type: ignore[index]
+    waiting_id = waiting.metadata["event_payload"]["workflow_id"]  # type: ignore[index]
+    code, out, err = await run([*CLI, "--no-wait", "1-30000", "--batch", "100", "--fail", "none"], env)
+    assert code == 0, err
+    sharded = out.strip()
+
+    code, out, err = await run([*CLI, "status", waiting_id], env)
+    assert code == 0 and f"Run `{waiting_id}`: Waiting for approval" in out, out + err
+
+    for _ in range(60):  # visibility is eventually consistent
+        code, out, err = await run([*CLI, "list"], env)
+        if all(i in out for i in (going_id, waiting_id, sharded)):
+            break
+        await asyncio.sleep(0.5)
+    lines = out.splitlines()
+    [going_line] = [line for line in lines if going_id in line]
+    assert f"@U1 in #{channel}" in going_line and "1-3 --delay 60" in going_line, out
+    assert [line for line in lines if sharded in line and "in a terminal" in line]
+    assert f"{sharded}-s" not in out  # its shards are not runs
+
+    code, out, err = await run([*CLI, "cancel", going_id], env)
+    assert code == 0 and f"Cancelling `{going_id}`" in out, out + err
+    reporter = await client.get_workflow_handle(f"{going_id}-slack").describe()
+    assert (await reporter.memo())["cancelled_by"].startswith("cli:")
+    code, out, err = await run([*CLI, "cancel", waiting_id], env)
+    assert code == 0 and "Withdrawn" in out, out + err
+    await client.get_workflow_handle(sharded).cancel()

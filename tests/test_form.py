@@ -26,9 +26,9 @@ from bot.render.form import (
     inline_errors,
     option_block,
     run_form,
-    state_of,
     submitted,
 )
+from devkit.fake_slack.requests import state_of
 from workflows.model import FanoutRequest, Progress, ValueRange
 from workflows.rules import CHILD_TYPES
 

@@ -15,9 +15,9 @@ import pytest
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from bot.operations.start import Origin, run_id_for
-from bot.render.form import VALUES, state_of
-from devkit.fake_slack.requests import post_signed, slash_command_body, view_submission_body
+from bot.operations.start import Invocation, run_id_for
+from bot.render.form import VALUES
+from devkit.fake_slack.requests import post_signed, slash_command_body, state_of, view_submission_body
 from devkit.fake_slack.web_api import FakeSlack, PostedMessage, SlackLimits
 from runtime.worker import WORKFLOW_RUNNER, WORKFLOWS
 from tests.conftest import SIGNING_SECRET, BotUnderTest, serve_bot, settings_for_tests
@@ -46,7 +46,7 @@ async def private_answer(bot: BotUnderTest, text: str, where: str) -> tuple[dict
     answered = time.monotonic() - sent
     answer = next(r for r in bot.fake.responses if r["key"] == key)
     assert answer.get("response_type") == "ephemeral"
-    return answer, answered, run_id_for(Origin("U1", where, text, trigger_id=trigger, team_id="T1"))
+    return answer, answered, run_id_for(Invocation("U1", where, text, trigger_id=trigger, team_id="T1"))
 
 
 def run_messages(fake: FakeSlack, where: str) -> list[PostedMessage]:
@@ -135,7 +135,7 @@ async def test_the_ack_never_waits_on_temporal_for_the_child_types(fake: FakeSla
     all the same, from what was read last, and a child type that read did not know is refused after the ack."""
     settings = settings_for_tests(fake.base_url, task_queue)
     async with serve_bot(settings, fake, temporal_address) as bot:
-        served = bot.bot.child_types  # type: ignore[attr-defined]
+        served = bot.bot.ops.child_types  # type: ignore[attr-defined]
         reads = 0
 
         async def never_answers() -> Client:

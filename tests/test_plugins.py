@@ -56,7 +56,7 @@ async def team_bot(client: Client, temporal_address: str, tmp_path: Path,
                                            workflow=WallClockWorkflow)]
     async with FakeSlack(limits=SlackLimits.scaled(20)) as fake, workers(client, queue, children), \
             serve_bot(settings_for_tests(fake.base_url, queue), fake, temporal_address) as bot:
-        served = bot.bot.child_types  # type: ignore[attr-defined]
+        served = bot.bot.ops.child_types  # type: ignore[attr-defined]
         for _ in range(100):  # the bot reads the team's types once each type's pollers have registered
             if {c.name for c in children} <= {c.name for c in await served.fresh(max_age_s=0.1)}:
                 break

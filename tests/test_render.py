@@ -544,8 +544,8 @@ def test_status_message_running_and_completed() -> None:
 
 
 def test_list_message() -> None:
-    runs = [RunListing(f"fanout-{i:03d}", "Completed", "U1", f"1-{i} <!channel>", "2024-05-01T10:00:00+00:00", UI)
-            for i in range(300)]
+    runs = [RunListing(f"fanout-{i:03d}", "Completed", "U1", "C42", f"1-{i} <!channel>", "2024-05-01T10:00:00+00:00",
+                       UI) for i in range(300)]
     message = list_message("C42", runs)
     assert_valid(message)
     text = all_text(message)
@@ -557,7 +557,13 @@ def test_list_message() -> None:
     empty = list_message("C42", [])
     assert_valid(empty)
     assert "No `/fanout` runs" in all_text(empty)
-    odd = list_message("C42", [RunListing("w", "Running", "not-an-id", "", "yesterday", "")])
+    # The terminal's list (no channel): who started each run, and where.
+    everywhere = all_text(list_message("", [RunListing("a", "Running", "U1", "C42", "1", "2024-05-01", ""),
+                                            RunListing("b", "Completed", "cli:ada", "cli", "2", "2024-05-01", ""),
+                                            RunListing("c", "Completed", "", "", "", "2024-05-01", "")]))
+    assert "this namespace" in everywhere and "<@U1> in <#C42>" in everywhere
+    assert "cli:ada in a terminal" in everywhere and "not /fanout's" in everywhere
+    odd = list_message("C42", [RunListing("w", "Running", "not-an-id", "C42", "", "yesterday", "")])
     assert "not-an-id" in all_text(odd) and "yesterday" in all_text(odd)
 
 

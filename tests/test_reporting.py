@@ -14,7 +14,7 @@ import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
-from bot.operations.start import Origin, run_id_for
+from bot.operations.start import Invocation, run_id_for
 from bot.reporting.payloads import ReportOutcome
 from devkit.fake_slack.requests import post_signed, slash_command_body
 from devkit.fake_slack.web_api import FakeSlack, PostedMessage, SlackLimits
@@ -39,7 +39,7 @@ async def send(bot: BotUnderTest, text: str, where: str, user: str = "U1") -> st
                               trigger_id=trigger)
     status, answer, elapsed = await post_signed(bot.url, body, SIGNING_SECRET)
     assert status == 200 and answer == "" and elapsed < 3.0, answer
-    return run_id_for(Origin(user, where, text, trigger_id=trigger, team_id="T1"))
+    return run_id_for(Invocation(user, where, text, trigger_id=trigger, team_id="T1"))
 
 
 def tagged(fake: FakeSlack, where: str, event_type: str, run_id: str) -> list[PostedMessage]:

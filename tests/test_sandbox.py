@@ -50,7 +50,7 @@ def test_runner_passes_through_only_the_data_model() -> None:
     assert restrictions.passthrough_modules - SandboxRestrictions.default.passthrough_modules == PASSED_THROUGH
     assert not restrictions.passthrough_all_modules
     assert restrictions.invalid_module_members == SandboxRestrictions.default.invalid_module_members
-    assert BEHAVIOUR_MODULES >= {"workflows.fanin", "workflows.work", "workflows.rules",
+    assert BEHAVIOUR_MODULES >= {"workflows.fanin", "workflows.work", "workflows.rules", "workflows.signals",
                                  "workflows.values", "workflows.parent", "workflows.child", "workflows.batch"}
     assert not [m for m in BEHAVIOUR_MODULES | {"workflows"} if configured_passthrough(restrictions, m)]
 
@@ -135,10 +135,10 @@ async def test_a_run_reimports_only_the_modules_it_needs() -> None:
 
     assert sandbox_of(ChildWorkflow)[0] == {"workflows", "workflows.child", "workflows.work", "workflows.rules"}
     assert sandbox_of(SquareChildWorkflow)[0] == {"workflows", "workflows.square", "workflows.work", "workflows.rules"}
-    assert sandbox_of(BatchWorkflow)[0] == {"workflows", "workflows.batch", "workflows.rules"}
+    assert sandbox_of(BatchWorkflow)[0] == {"workflows", "workflows.batch", "workflows.rules", "workflows.signals"}
     # A parent starts its children by name: none of their modules (nor a team's) is imported for every run.
     assert sandbox_of(ParentWorkflow)[0] == {"workflows", "workflows.parent", "workflows.fanin",
-                                              "workflows.values", "workflows.rules"}
+                                              "workflows.values", "workflows.rules", "workflows.signals"}
 
 
 # -- on the real dev server ---------------------------------------------------------------------------

@@ -20,9 +20,9 @@ from bot.home.view import HomeData, home_view
 from bot.language.grammar import ParseError, RunCommand, parse
 from bot.language.help import help_text
 from bot.language.scenario_file import ScenarioError, load_scenarios
-from bot.render.form import SCENARIO, FormContext, run_form, state_of, submitted
+from bot.render.form import SCENARIO, FormContext, run_form, submitted
 from bot.settings import Settings
-from devkit.fake_slack.requests import app_home_opened, post_signed, slash_command_body
+from devkit.fake_slack.requests import app_home_opened, post_signed, slash_command_body, state_of
 from devkit.fake_slack.web_api import FakeSlack, SlackLimits
 from runtime.config import ConfigError
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET, BotUnderTest, serve_bot, settings_for_tests

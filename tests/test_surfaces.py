@@ -15,7 +15,7 @@ from slack_sdk.models.views import View
 from temporalio.client import Client
 
 from bot.language.table import OPTIONS
-from bot.render.form import ACTION, CHANNEL, SCENARIO, VALUES, argument_block, option_block, state_of
+from bot.render.form import ACTION, CHANNEL, SCENARIO, VALUES, argument_block, option_block
 from devkit.fake_slack.requests import (
     app_home_opened,
     block_actions_body,
@@ -23,6 +23,7 @@ from devkit.fake_slack.requests import (
     post_signed,
     shortcut_body,
     slash_command_body,
+    state_of,
     view_submission_body,
 )
 from devkit.fake_slack.web_api import FakeSlack, PostedMessage, SlackLimits

@@ -26,7 +26,7 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from bot.operations.waiting import DECIDE_BUDGET_S
+from bot.operations.approvals import DECIDE_BUDGET_S
 from bot.reporting.reporter import CALL
 from bot.runs.info import reporter_id
 from devkit.fake_slack.requests import function_executed, post_signed, slash_command_body

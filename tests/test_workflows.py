@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import uuid
 
+import pytest
 from temporalio.client import Client
+from temporalio.worker import Worker
 
+from runtime.worker import WORKFLOW_RUNNER
 from tests.conftest import temporal_cli
+from tests.sandbox_probe import TellProbe
 from workflows.model import FanoutRequest, FanoutResult, ValueRange
 from workflows.parent import ParentWorkflow
 
@@ -193,3 +198,22 @@ def test_a_parent_starts_registered_child_types_by_name() -> None:
     registered = {workflow._Definition.must_from_class(w).name for w in WORKFLOWS}
     assert set(CHILD_WORKFLOW_TYPES) == set(CHILD_TYPES)
     assert set(CHILD_WORKFLOW_TYPES.values()) <= registered
+
+
+async def test_telling_a_workflow_that_has_closed_or_never_was_is_false_and_logged(
+        client: Client, caplog: pytest.LogCaptureFixture) -> None:
+    """The one handler workflow code has for a refused signal (a batch's parent, a shard's root, a reporter's run,
+    Home tab or quota may have closed), reached on the real server."""
+    queue = f"tell-{uuid.uuid4().hex[:8]}"
+    gone = f"gone-{uuid.uuid4().hex}"
+    async with Worker(client, task_queue=queue, workflows=[TellProbe, ParentWorkflow], workflow_runner=WORKFLOW_RUNNER):
+        with caplog.at_level(logging.INFO, logger="temporalio.workflow"):
+            assert await client.execute_workflow(TellProbe.run, gone, id=f"tell-{uuid.uuid4().hex}",
+                                                 task_queue=queue) is False
+        assert f"Signal request_cancel not delivered to {gone}" in caplog.text
+        target = await client.start_workflow(ParentWorkflow.run, FanoutRequest([ValueRange(1, 2)], delay_min_s=30,
+                                                                              delay_max_s=30),
+                                             id=f"tell-target-{uuid.uuid4().hex}", task_queue=queue)
+        assert await client.execute_workflow(TellProbe.run, target.id, id=f"tell-{uuid.uuid4().hex}",
+                                             task_queue=queue) is True
+        await target.terminate("done")

@@ -21,6 +21,7 @@ from workflows.model import (
     BatchProgress,
 )
 from workflows.rules import FailRule, compute_all, parse_fail_rule
+from workflows.signals import tell
 
 
 @workflow.defn
@@ -152,13 +153,7 @@ class Batch:
             return
         done = len(self.values) - self.results.count(None)
         failed = len(self.failed) if final_failures else 0
-        try:
-            await workflow.get_external_workflow_handle(parent.workflow_id).signal(
-                "batch_progress", BatchProgress(self.input.index, done, failed))
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # the parent has closed: nobody to tell
-            pass
+        await tell(parent.workflow_id, "batch_progress", BatchProgress(self.input.index, done, failed))
 
     def _output(self) -> Any:
         kinds = sorted(self.templates)

@@ -63,6 +63,7 @@ from workflows.model import (
     ShardProgress,
     ShardSpec,
 )
+from workflows.signals import tell
 from workflows.values import (
     batch_count,
     batches_per_workflow,
@@ -165,22 +166,19 @@ class ParentWorkflow:
     async def _report_to_root(self, spec: ShardSpec) -> None:
         """A shard's progress, signalled to its root when it changed, at most every
         SHARD_PROGRESS_INTERVAL_S (a durable timer: deterministic, and no timer while idle)."""
-        root = workflow.get_external_workflow_handle(spec.root_id)
         sent = (0, 0, 0)
         while True:
             await workflow.wait_condition(lambda: self._own_counts() != sent)  # noqa: B023
             sent = self._own_counts()
-            try:
-                await root.signal(ParentWorkflow.shard_progress, ShardProgress(spec.index, *sent))
-            except Exception:  # the root has closed: nobody to tell
-                return
+            if not await tell(spec.root_id, "shard_progress", ShardProgress(spec.index, *sent)):
+                return  # the root has closed: nobody to tell
             await workflow.sleep(SHARD_PROGRESS_INTERVAL_S)
 
     # -- the plan: what kind of children, how many at once ------------------------------------------
 
     def _plan(self, request: FanoutRequest) -> None:
         self._request = request
-        spec = self._spec = request.shard
+        spec = request.shard
         self._total = count_values(request.ranges)
         self._batch_size = spec.batch_size if spec else _batch_size(self._total, request.batch_size)
         self._per_value = self._batch_size == 1 and spec is None

@@ -7,12 +7,14 @@ from the runs' queries, and today's totals (bot.home.daily_stats).
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import replace
 from datetime import timedelta
 
 from slack_sdk.web.async_client import AsyncWebClient
 from temporalio import activity
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowQueryFailedError, WorkflowQueryRejectedError
+from temporalio.service import RPCError
 
 from bot import queues
 from bot.catalog import SCENARIOS, Catalog, Scenario
@@ -24,6 +26,7 @@ from bot.slack.calls import SlackHealth, call
 from runtime import search_attributes as sa
 from workflows.model import Progress
 
+log = logging.getLogger("fanout.home")
 QUERY_TIMEOUT = timedelta(seconds=3)
 
 
@@ -90,7 +93,9 @@ async def progress_of(client: Client, run_ids: list[str]) -> dict[str, Progress]
         try:
             return run_id, await client.get_workflow_handle(run_id).query(
                 "progress", result_type=Progress, rpc_timeout=QUERY_TIMEOUT)
-        except Exception:
+        # No worker answering right now: the tab shows the run without its progress.
+        except (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError) as err:
+            log.debug("progress of %s for the Home tab: %s", run_id, err)
             return run_id, None
 
     answers = await asyncio.gather(*(one(r) for r in run_ids))

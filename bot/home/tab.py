@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.client import Client
+from temporalio.common import RetryPolicy, WorkflowIDConflictPolicy
 
 with workflow.unsafe.imports_passed_through():
     from bot import queues
 
 IDLE = timedelta(hours=1)
+RPC_TIMEOUT = timedelta(seconds=2)
 
 
 @dataclass
@@ -31,6 +33,13 @@ class HomeUser:
 
 def home_id(workflow_queue: str, user_id: str) -> str:
     return f"{workflow_queue}.home-of.{user_id}"
+
+
+async def ask_to_publish(client: Client, workflow_queue: str, user: HomeUser) -> None:
+    """Ask the user's HomeWorkflow to publish their tab, starting it if it is not running (signal-with-start)."""
+    await client.start_workflow(HomeWorkflow.run, user, id=home_id(workflow_queue, user.user_id),
+                                task_queue=workflow_queue, start_signal="refresh",
+                                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING, rpc_timeout=RPC_TIMEOUT)
 
 
 @workflow.defn

@@ -44,7 +44,7 @@ class ScenarioError(ValueError):
 
 
 @dataclass(frozen=True)
-class _Where:
+class _ScenarioField:
     """Which scenario and field a problem is in, for the message."""
 
     scenario: str
@@ -86,7 +86,7 @@ def scenarios_from(document: dict[str, Any], *, max_values: int) -> tuple[Scenar
 
 def scenario_from(name: str, table: object, *, max_values: int) -> Scenario:
     """One ``[scenarios.<name>]`` table, checked as `/fanout scenario <name>` and as a schedule of it."""
-    where = _Where(name)
+    where = _ScenarioField(name)
     if NAME.fullmatch(name) is None:
         raise where.problem("a name is lowercase letters, digits, '-' and '_', a letter first, at most 40 "
                             "(it is typed after /fanout scenario)")
@@ -96,14 +96,14 @@ def scenario_from(name: str, table: object, *, max_values: int) -> Scenario:
         raise where.problem(f"is a {_kind(table)}; write it as a table, [scenarios.{name}], with its fields")
     unknown = [key for key in table if key not in FIELDS]
     if unknown:
-        raise _Where(name, unknown[0]).problem(f"not a field of a scenario; its fields are {', '.join(FIELDS)}")
+        raise _ScenarioField(name, unknown[0]).problem(f"not a field of a scenario; its fields are {', '.join(FIELDS)}")
     missing = [key for key in REQUIRED if key not in table]
     if missing:
-        raise _Where(name, missing[0]).problem("missing; every scenario needs a description and values")
-    scenario = Scenario(name=name, values=tuple(_values(table["values"], _Where(name, "values"))),
-                        help=_description(table["description"], _Where(name, "description")),
-                        options=_options(table.get("options", ""), _Where(name, "options")),
-                        channels=_channels(table.get("channels"), _Where(name, "channels")))
+        raise _ScenarioField(name, missing[0]).problem("missing; every scenario needs a description and values")
+    scenario = Scenario(name=name, values=tuple(_values(table["values"], _ScenarioField(name, "values"))),
+                        help=_description(table["description"], _ScenarioField(name, "description")),
+                        options=_options(table.get("options", ""), _ScenarioField(name, "options")),
+                        channels=_channels(table.get("channels"), _ScenarioField(name, "channels")))
     _check_as_commands(scenario, max_values)
     return scenario
 
@@ -113,7 +113,7 @@ def _kind(value: object) -> str:
     return names.get(type(value), type(value).__name__)
 
 
-def _values(raw: object, where: _Where) -> list[ValueRange]:
+def _values(raw: object, where: _ScenarioField) -> list[ValueRange]:
     """``"1-15 20"``, or a list of numbers and range strings: ``[1, 2, "10-20"]``."""
     if isinstance(raw, list) and raw and all(isinstance(v, str | int) and not isinstance(v, bool) for v in raw):
         text = " ".join(str(v) for v in raw)
@@ -128,20 +128,20 @@ def _values(raw: object, where: _Where) -> list[ValueRange]:
     return ranges
 
 
-def _description(raw: object, where: _Where) -> str:
+def _description(raw: object, where: _ScenarioField) -> str:
     if not isinstance(raw, str) or not raw.strip() or "\n" in raw.strip() or len(raw.strip()) > DESCRIPTION_MAX:
         raise where.problem(f"needs one line of text, at most {DESCRIPTION_MAX} characters, saying what the "
                             "scenario shows")
     return raw.strip()
 
 
-def _options(raw: object, where: _Where) -> str:
+def _options(raw: object, where: _ScenarioField) -> str:
     if not isinstance(raw, str):
         raise where.problem(f'is a {_kind(raw)}; write options as /fanout takes them: "--fail mod:3 --retries 3"')
     return " ".join(raw.split())
 
 
-def _channels(raw: object, where: _Where) -> frozenset[str]:
+def _channels(raw: object, where: _ScenarioField) -> frozenset[str]:
     if raw is None:
         return frozenset()
     if not isinstance(raw, list) or not all(isinstance(c, str) for c in raw):
@@ -165,7 +165,7 @@ def _check_as_commands(scenario: Scenario, max_values: int) -> None:
     for text in (f"scenario {scenario.name}", f"schedule every 1h scenario {scenario.name}"):
         parsed = parse(text, max_values=max_values, catalog=catalog)
         if isinstance(parsed, ParseError):
-            raise _Where(scenario.name, _field_of(parsed, scenario)).problem(_plain(parsed.problem))
+            raise _ScenarioField(scenario.name, _field_of(parsed, scenario)).problem(_plain(parsed.problem))
 
 
 def _field_of(error: ParseError, scenario: Scenario) -> str:

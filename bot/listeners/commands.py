@@ -1,4 +1,6 @@
-"""The slash command: ``/fanout <text>``."""
+"""The slash command, ``/fanout <text>``: refused privately in its ack, the help in its ack, the run form for
+``/fanout`` alone, and every other command acked at once and answered after (privately, or by the run's
+reporter in the channel)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.language.grammar import (
     CancelCommand,
+    Command,
     HelpCommand,
     ListCommand,
     ParseError,
@@ -17,62 +20,82 @@ from bot.language.grammar import (
     ScheduleCommand,
     SchedulesCommand,
     StatusCommand,
-    parse,
 )
 from bot.language.help import help_text, usage_text
-from bot.listeners.common import Context, guarded, open_form, refusal
+from bot.listeners.shared import answer, command_caller, open_form, tell
+from bot.operations.answers import Answer
+from bot.operations.operations import Operations
+from bot.operations.permissions import Caller
+from bot.operations.runs import unescape_slack
+from bot.operations.start import Invocation
 from bot.render.form import FormContext
 from bot.render.replies import error_message, help_message
 
 
-def register(app: AsyncApp, ctx: Context) -> None:
-    @app.command("/fanout")
-    async def fanout(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
-        team_id, user_id, channel_id = command.get("team_id", ""), command.get("user_id", ""), command.get(
-            "channel_id", "")
-        problem = refusal(ctx.settings, user_id, channel_id)
-        if problem:
-            await ack(**error_message(problem, "").as_ack())
-            return
-        if not command.get("text", "").strip():  # `/fanout` alone: the form, for this channel
-            await ack()
-            await open_form(client, command.get("trigger_id", ""), FormContext(channel_id=channel_id), respond,
-                            ctx.catalog(channel_id))
-            return
-        catalog = ctx.catalog(channel_id)  # a scenario limited to other channels is refused here
-        text = command.get("text", "")
-        parsed = parse(text, max_values=ctx.settings.max_values, catalog=catalog)
-        acked = False
-        if isinstance(parsed, ParseError) and parsed.field == "child":
-            # A child type the last read of what workers serve did not know (a worker that just started): the ack
-            # never waits on Temporal, so read again after it, and refuse privately if it is still unknown.
-            await ack()
-            acked = True
-            parsed = parse(text, max_values=ctx.settings.max_values, catalog=await ctx.fresh_catalog(channel_id))
-            if isinstance(parsed, ParseError):
-                await respond(**error_message(parsed.problem, usage_text()).as_ephemeral())
-                return
+def register(app: AsyncApp) -> None:
+    app.command("/fanout")(fanout_command)
+
+
+async def fanout_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient,
+                         ops: Operations) -> None:
+    caller = command_caller(command)
+    if problem := ops.refusal(caller):
+        await ack(**error_message(problem, "").as_ack())
+        return
+    text = str(command.get("text", ""))
+    if not text.strip():  # `/fanout` alone: the form, for this channel
+        await ack()
+        await open_form(client, str(command.get("trigger_id", "")), FormContext(channel_id=caller.channel_id),
+                        ops.catalog(caller.channel_id), respond)
+        return
+    catalog = ops.catalog(caller.channel_id)  # a scenario limited to other channels is refused here
+    parsed = ops.parse(text, catalog)
+    if isinstance(parsed, ParseError) and parsed.field == "child":
+        # A child type the last read of what workers serve did not know (a worker that just started): the ack
+        # never waits on Temporal, so read again after it, and refuse privately if it is still unknown.
+        await ack()
+        parsed = ops.parse(text, await ops.fresh_catalog(caller.channel_id))
         if isinstance(parsed, ParseError):
-            await ack(**error_message(parsed.problem, usage_text()).as_ack())
+            await tell(respond, error_message(parsed.problem, usage_text()))
             return
-        if isinstance(parsed, HelpCommand):
-            await ack(**help_message(help_text(catalog)).as_ack())
-            return
-        if not acked:
-            await ack()  # within Slack's 3 s; the answer follows through respond() or the run's reporter
-        ops = ctx.ops
-        if isinstance(parsed, RunCommand):
-            await guarded(respond, "starting the run", ops.run(parsed, command, respond))
-        elif isinstance(parsed, StatusCommand):
-            await guarded(respond, "`status`", ops.status(parsed.run_id, team_id, channel_id, respond))
-        elif isinstance(parsed, CancelCommand):
-            await guarded(respond, "`cancel`", ops.cancel(parsed.run_id, user_id, team_id, channel_id, respond))
-        elif isinstance(parsed, ListCommand):
-            await guarded(respond, "`list`", ops.list_runs(team_id, channel_id, respond))
-        elif isinstance(parsed, ScheduleCommand):
-            await guarded(respond, "`schedule`", ctx.waiting.schedule(parsed, command, respond))
-        elif isinstance(parsed, SchedulesCommand):
-            await guarded(respond, "`schedules`", ctx.waiting.list_schedules(team_id, channel_id, respond))
-        elif isinstance(parsed, ScheduleActionCommand):
-            await guarded(respond, f"`{parsed.action}`", ctx.waiting.act(
-                parsed, user_id=user_id, team_id=team_id, channel_id=channel_id, respond=respond))
+    elif isinstance(parsed, ParseError):
+        await ack(**error_message(parsed.problem, usage_text()).as_ack())
+        return
+    elif isinstance(parsed, HelpCommand):
+        await ack(**help_message(help_text(catalog)).as_ack())
+        return
+    else:
+        await ack()  # within Slack's 3 s; the answer follows privately, or from the run's reporter
+    await answer(respond, _described(parsed), _operation(ops, caller, parsed, command))
+
+
+def _described(parsed: Command) -> str:
+    """The command, as an error about it names it."""
+    if isinstance(parsed, ScheduleActionCommand):
+        return f"`{parsed.action}`"
+    return {RunCommand: "starting the run", StatusCommand: "`status`", CancelCommand: "`cancel`",
+            ListCommand: "`list`", ScheduleCommand: "`schedule`", SchedulesCommand: "`schedules`"}.get(
+        type(parsed), "the command")
+
+
+async def _operation(ops: Operations, caller: Caller, parsed: Command, command: dict[str, Any]) -> Answer | None:
+    """What a parsed command does."""
+    match parsed:
+        case RunCommand():
+            invocation = Invocation(user_id=caller.user_id, channel_id=caller.channel_id, team_id=caller.team_id,
+                                    text=unescape_slack(str(command.get("text", ""))).strip(),  # as typed
+                                    trigger_id=str(command.get("trigger_id", "")))
+            return await ops.runs.run(parsed, invocation)
+        case StatusCommand(run_id=run_id):
+            return await ops.runs.status(caller, run_id)
+        case CancelCommand(run_id=run_id):
+            return await ops.runs.cancel(caller, run_id)
+        case ListCommand():
+            return await ops.runs.list_runs(caller)
+        case ScheduleCommand():
+            return await ops.schedules.schedule(caller, parsed, str(command.get("trigger_id", "")))
+        case SchedulesCommand():
+            return await ops.schedules.list_schedules(caller)
+        case ScheduleActionCommand():
+            return await ops.schedules.act(caller, parsed)
+    return None  # HelpCommand: answered in the ack

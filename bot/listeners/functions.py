@@ -9,16 +9,21 @@ FANOUT_ADMIN_USERS (or anyone, with FANOUT_CANCEL_POLICY=channel).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.fail.async_fail import AsyncFail
 
-from bot.language.grammar import ParseError, RunCommand, parse
-from bot.listeners.common import Context, log
+from bot.language.grammar import ParseError, RunCommand
 from bot.mrkdwn import mrkdwn_to_text
+from bot.operations.operations import Operations
 
-STEP = "fanout_run"  # the manifest's function callback_id
+log = logging.getLogger("fanout.bot")
+
+
+def register(app: AsyncApp) -> None:
+    app.function("fanout_run")(run_a_fanout)  # the manifest's callback_id (tests/test_manifest.py reads it here)
 
 
 def step_text(inputs: dict[str, Any]) -> str:
@@ -31,28 +36,27 @@ def step_text(inputs: dict[str, Any]) -> str:
     return " ".join(p for p in parts if p)
 
 
-def register(app: AsyncApp, ctx: Context) -> None:
-    @app.function("fanout_run")  # the manifest's callback_id (tests/test_manifest.py reads it here)
-    async def run_a_fanout(inputs: dict[str, Any], fail: AsyncFail, body: dict[str, Any]) -> None:
-        event = body.get("event") or {}
-        channel_id = str(inputs.get("channel_id") or "")
-        if ctx.settings.allowed_channels and channel_id not in ctx.settings.allowed_channels:
-            await fail("/fanout is not enabled in that channel (FANOUT_ALLOWED_CHANNELS).")
-            return
-        text = step_text(inputs)
-        parsed = parse(text, max_values=ctx.settings.max_values, catalog=ctx.catalog(channel_id))
-        if isinstance(parsed, ParseError) and parsed.field == "child":  # an event: there is time to read again
-            parsed = parse(text, max_values=ctx.settings.max_values, catalog=await ctx.fresh_catalog(channel_id))
-        if isinstance(parsed, ParseError) or not isinstance(parsed, RunCommand):
-            problem = parsed.problem if isinstance(parsed, ParseError) else "give values like 1-15"
-            await fail(f"Cannot run a fan-out of {text!r}: {mrkdwn_to_text(problem, plain=True)}")
-            return
-        try:
-            why_not = await ctx.waiting.start_step(parsed, text=text, channel_id=channel_id,
-                                                   team_id=str(body.get("team_id") or ""),
-                                                   function_execution_id=str(event.get("function_execution_id")))
-        except Exception as err:
-            log.exception("the step's run did not start")
-            why_not = f"the run did not start ({type(err).__name__})"
-        if why_not:
-            await fail(mrkdwn_to_text(why_not, plain=True).replace("`", ""))
+async def run_a_fanout(inputs: dict[str, Any], fail: AsyncFail, body: dict[str, Any], ops: Operations) -> None:
+    event = body.get("event") or {}
+    channel_id = str(inputs.get("channel_id") or "")
+    if ops.settings.allowed_channels and channel_id not in ops.settings.allowed_channels:
+        await fail("/fanout is not enabled in that channel (FANOUT_ALLOWED_CHANNELS).")
+        return
+    text = step_text(inputs)
+    parsed = ops.parse(text, ops.catalog(channel_id))
+    if isinstance(parsed, ParseError) and parsed.field == "child":  # an event: there is time to read again
+        parsed = ops.parse(text, await ops.fresh_catalog(channel_id))
+    if isinstance(parsed, ParseError) or not isinstance(parsed, RunCommand):
+        problem = parsed.problem if isinstance(parsed, ParseError) else "give values like 1-15"
+        await fail(f"Cannot run a fan-out of {text!r}: {mrkdwn_to_text(problem, plain=True)}")
+        return
+    try:
+        refused = await ops.steps.start(parsed, text=text, channel_id=channel_id,
+                                        team_id=str(body.get("team_id") or ""),
+                                        function_execution_id=str(event.get("function_execution_id")))
+    except Exception as err:  # the boundary of this step: it fails, saying so, and the log has why
+        log.exception("the step's run did not start")
+        await fail(f"the run did not start ({type(err).__name__})")
+        return
+    if refused is not None:
+        await fail(refused.plain)

@@ -1,51 +1,58 @@
-"""What each /fanout command does once parsed and acked: run, status, cancel, list, retry.
+"""What the commands and buttons about runs do: start one, status, cancel, list, retry the failed values, run
+again, and the request a run was started with (Edit and run). The same for every surface: each operation takes
+who asks (a ``Caller``) and returns its ``Answer``; the surface shows it (Slack privately, the terminal on
+stdout). Everything public about a run is posted by its reporter (bot.reporting.reporter), never from here.
 
-Answers to the user alone go through ``respond`` (the request's response_url), as ephemeral
-messages; everything public about a run is posted by its reporter (bot.reporting.reporter), never from here.
-Each command finishes within COMMAND_BUDGET_S, so the answer comes within Slack's 3 s even when
-Temporal is down (the command client's retries end within that budget, runtime.temporal).
+Each operation finishes within COMMAND_BUDGET_S, so the answer comes within Slack's 3 s even when Temporal is
+down (the command client's retries end within that budget, runtime.temporal).
 
-A run belongs to its channel: status, cancel and retry act only on a run whose reporter is a
-ReporterWorkflow carrying the caller's workspace and channel (bot.runs.lookup); anything else gets
-the same answer as an id that does not exist, and the workflow is not touched.
+A run belongs to its channel: from Slack, status, cancel and retry act only on a run whose reporter carries the
+caller's workspace and channel (bot.runs.lookup); anything else gets the same answer as an id that does not
+exist, and the workflow is not touched. From the terminal, any run /fanout started.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
 
-from temporalio.client import Client, WorkflowFailureError, WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from bot.home.tab import HomeUser, HomeWorkflow, home_id
 from bot.language.grammar import RunCommand
 from bot.language.help import command_text, usage_text
 from bot.language.table import APPROVE_TIMEOUT_S
-from bot.mrkdwn import code, escape, mention, mrkdwn_to_text
-from bot.operations.start import RPC_TIMEOUT, Origin, OverCap, Where, may_have_started, run_id_for, start_reported
-from bot.render.replies import error_message, list_message, status_message
+from bot.mrkdwn import code, escape, mention
+from bot.operations.answers import Answer, no_answer, refused, said, shown, unreachable
+from bot.operations.permissions import Caller, may_act
+from bot.operations.start import (
+    Deployment,
+    Invocation,
+    OverCap,
+    may_have_started,
+    run_id_for,
+    start_reported,
+    start_unreported,
+)
+from bot.render.replies import list_message, status_message
 from bot.reporting.payloads import Approval, CancelRun, Step
-from bot.reporting.reporter import ReporterWorkflow
-from bot.runs.lookup import STATUS_NAMES, FoundRun, find_run, list_channel_runs
+from bot.runs.info import RunInfo
+from bot.runs.lookup import STATUS_NAMES, FoundRun, Scope, find_run, list_runs
 from bot.runs.results import failed_values, run_request
 from bot.settings import Settings
 from runtime.temporal import TemporalGateway, TemporalUnavailable
 from workflows.model import FanoutRequest, FanoutResult, Progress
+from workflows.parent import ParentWorkflow
 from workflows.values import compress
 
 log = logging.getLogger("fanout.bot")
-# Where a private answer goes: Bolt's respond() (the request's response_url), or a Collected for a form.
-Respond = Callable[..., Awaitable[Any]]
 
 COMMAND_BUDGET_S = 2.5  # every answer well within Slack's 3 s
 MAX_RETRY_RANGES = 5000  # ~150 KB of request payload, well under Temporal's 512 KiB warning
+LIST_LIMIT = {True: 20, False: 10}  # runs `list` shows: in a terminal, in a channel
 
 
 def unescape_slack(text: str) -> str:
@@ -53,35 +60,25 @@ def unescape_slack(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
-class Operations:
-    def __init__(self, settings: Settings, gateway: TemporalGateway, where: Where) -> None:
+class Runs:
+    def __init__(self, settings: Settings, gateway: TemporalGateway, deployment: Deployment) -> None:
         self.settings = settings
         self.gateway = gateway
-        self.where = where
+        self.deployment = deployment
 
-    async def _client(self, respond: Respond) -> Client | None:
+    async def client(self) -> Client | Answer:
+        """Temporal's client, or the answer that says it is unreachable."""
         try:
             return await self.gateway.client()
         except TemporalUnavailable as err:
             log.warning("%s", err)
-            await self._tell(respond, f"Temporal is unreachable right now ({escape(self.gateway.address)}); nothing "
-                             "was started. Try again in a moment.")
-            return None
+            return unreachable(self.gateway.address)
 
-    async def _tell(self, respond: Respond, problem: str, usage: str = "") -> None:
-        await respond(**error_message(problem, usage).as_ephemeral())
+    # -- starting a run --------------------------------------------------------------------------
 
-    # -- run --------------------------------------------------------------------------------------
-
-    async def run(self, command: RunCommand, payload: dict[str, Any], respond: Respond) -> None:
-        origin = Origin(
-            user_id=payload.get("user_id", ""),
-            channel_id=payload.get("channel_id", ""),
-            text=unescape_slack(payload.get("text", "")).strip(),  # as typed; escaped again wherever shown
-            trigger_id=payload.get("trigger_id", ""),
-            team_id=payload.get("team_id", ""),
-        )
-        await self.start(command.request, origin, respond, approval=self.approval_for(command))
+    async def run(self, command: RunCommand, invocation: Invocation) -> Answer | None:
+        """A run from Slack: None once it started (its reporter posts it), else why not."""
+        return await self.start(command.request, invocation, approval=self.approval_for(command))
 
     def approval_for(self, command: RunCommand) -> Approval | None:
         """``--approve``, or a run over FANOUT_APPROVE_OVER values: it waits for someone else to approve it."""
@@ -91,43 +88,37 @@ class Operations:
         return Approval(timeout_s=command.approve_timeout_s or APPROVE_TIMEOUT_S,
                         approvers=sorted(self.settings.approvers))
 
-    async def start(self, request: FanoutRequest, origin: Origin, respond: Respond, *,
-                    approval: Approval | None = None, step: Step | None = None) -> str | None:
-        """Start a reported run; the run id, or None (the user was told why)."""
-        client = await self._client(respond)
-        if client is None:
-            return None
-        run_id = run_id_for(origin)
+    async def start(self, request: FanoutRequest, invocation: Invocation, *, approval: Approval | None = None,
+                    step: Step | None = None, duplicate: Answer | None = None) -> Answer | None:
+        """Start a reported run: None when it started, else why not. When this very action had started one already
+        (a duplicate delivery, a second click), ``duplicate``: nothing to say, unless the caller words it."""
+        client = await self.client()
+        if isinstance(client, Answer):
+            return unreachable(self.gateway.address, "nothing was started")
+        run_id = run_id_for(invocation)
         try:
             async with asyncio.timeout(COMMAND_BUDGET_S):
-                run = await start_reported(client, request, origin, self.where, approval=approval, step=step)
+                run = await start_reported(client, request, invocation, self.deployment, approval=approval,
+                                           step=step)
         except OverCap as over:
-            await self._tell(respond, self._over_cap(over.runs))
-            return None
+            return refused(self._over_cap(over.runs))
         except (TimeoutError, RPCError) as err:
             if isinstance(err, RPCError) and not may_have_started(err):
                 log.warning("start refused: %s", err)
                 if err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
-                    await self._tell(respond, f"Temporal is unreachable right now ({escape(self.gateway.address)});"
-                                     " nothing was started. Try again in a moment.")
-                else:
-                    await self._tell(respond, f"Temporal did not accept the run ({err.status.name}: "
-                                     f"{escape(err.message)}); nothing was started.")
-                return None
+                    return unreachable(self.gateway.address, "nothing was started")
+                return refused(f"Temporal did not accept the run ({err.status.name}: {escape(err.message)}); "
+                               "nothing was started.")
             log.warning("start of %s may have landed: %s", run_id, err or "timed out")
-            await self._tell(respond, f"Temporal did not answer in time ({escape(self.gateway.address)}), so I cannot "
-                             f"tell whether run {code(run_id)} started. If it did, its message appears here once "
-                             f"Temporal is back; `/fanout status {escape(run_id)}` tells you in a minute.")
-            return None
+            return no_answer(self.gateway.address, f"I cannot tell whether run {code(run_id)} started. If it did, "
+                             f"its message appears here once Temporal is back; `/fanout status {escape(run_id)}` "
+                             "tells you in a minute.")
         if run is None:
-            if origin.retry_of:
-                await self._tell(respond, f"The failures of {code(origin.retry_of)} were already retried, as "
-                                 f"{code(run_id)}; its summary is in this thread.")
             log.info("duplicate start of %s ignored", run_id)
-            return None
+            return duplicate
         log.info("run %s started by %s in %s: %d values", run.workflow_id, run.user_id, run.channel_id,
                  run.value_count)
-        return run.workflow_id
+        return None
 
     def _over_cap(self, runs: list[str]) -> str:
         cap = self.settings.max_runs_per_user
@@ -136,31 +127,51 @@ class Operations:
                 f"once ({cap}, FANOUT_MAX_RUNS_PER_USER): {listed}. Wait for one to finish, or cancel one with "
                 "`/fanout cancel <run-id>`.")
 
-    # -- status, cancel, list ---------------------------------------------------------------------
+    async def start_in_terminal(
+            self, request: FanoutRequest, text: str, caller: Caller,
+    ) -> tuple[RunInfo, WorkflowHandle[ParentWorkflow, FanoutResult]] | Answer:
+        """A run from the terminal: the ParentWorkflow alone, reported nowhere (the lab's own way)."""
+        client = await self.client()
+        if isinstance(client, Answer):
+            return unreachable(self.gateway.address, "nothing was started")
+        invocation = Invocation(user_id=caller.user_id, channel_id="cli", text=text, slack=False)
+        try:
+            return await start_unreported(client, request, invocation, task_queue=self.deployment.fanout_queue,
+                                          ui_base=self.deployment.ui_base)
+        except RPCError as err:
+            return refused(f"Temporal did not accept the run ({err.status.name}: {escape(err.message)}); "
+                           "nothing was started.")
 
-    async def _find(self, run_id: str, team_id: str, channel_id: str, respond: Respond) -> FoundRun | None:
-        """The run if it is this channel's, else None (the user told, the same way whatever the reason)."""
-        client = await self._client(respond)
-        if client is None:
-            return None
+    # -- finding a run -----------------------------------------------------------------------------
+
+    def scope(self, caller: Caller) -> Scope:
+        if caller.terminal:
+            return Scope()
+        return Scope(self.deployment.workflow_queue, caller.team_id, caller.channel_id)
+
+    async def find(self, caller: Caller, run_id: str) -> FoundRun | Answer:
+        """The run if it is the caller's to see, else the answer (the same whatever the reason)."""
+        client = await self.client()
+        if isinstance(client, Answer):
+            return client
         try:
             async with asyncio.timeout(COMMAND_BUDGET_S):
-                found = await find_run(client, run_id, team_id, channel_id, workflow_queue=self.where.workflow_queue,
-                                       ui_base=self.where.ui_base)
+                found = await find_run(client, run_id, self.scope(caller), self.deployment.ui_base)
         except (TimeoutError, RPCError) as err:
             log.warning("looking up %s: %s", run_id, err)
-            await self._tell(respond, f"Temporal did not answer in time ({escape(self.gateway.address)}); try "
-                             "again in a moment.")
-            return None
+            return no_answer(self.gateway.address)
         if found is None:
-            await self._tell(respond, f"No run {code(run_id)} found in this channel. Run ids are in each run's "
-                             "message and in `/fanout list`.", usage_text())
+            where = "in this namespace" if caller.terminal else "in this channel"
+            return refused(f"No run {code(run_id)} found {where}. Run ids are in each run's message and in "
+                           "`/fanout list`.", usage_text())
         return found
 
-    async def status(self, run_id: str, team_id: str, channel_id: str, respond: Respond) -> None:
-        found = await self._find(run_id, team_id, channel_id, respond)
-        if found is None:
-            return
+    # -- status, cancel, list ----------------------------------------------------------------------
+
+    async def status(self, caller: Caller, run_id: str) -> Answer:
+        found = await self.find(caller, run_id)
+        if isinstance(found, Answer):
+            return found
         status = found.status_name
         progress: Progress | None = None
         result: FanoutResult | None = None
@@ -173,173 +184,121 @@ class Operations:
                         progress = replace(progress, elapsed_s=max(progress.elapsed_s, since))
                 elif found.has_result:
                     result = await found.result()
-        except Exception as err:  # e.g. no worker answering the query: the status alone still helps
+                    if found.reporter is None and result.status == "cancelled":
+                        status = "Cancelled"  # no reporter to have recorded it
+        except (TimeoutError, RPCError, WorkflowFailureError) as err:  # e.g. no worker answers the query
             log.warning("status of %s: %s", run_id, err)
             status += " (progress unavailable: no worker answered)"
-        await respond(**status_message(run_id, status, progress, result, found.run.ui_url).as_ephemeral())
+        return shown(status_message(run_id, status, progress, result, found.run.ui_url))
 
-    def may_cancel(self, found: FoundRun, user_id: str) -> str | None:
-        return self.may_act(found.run.user_id, user_id, f"cancel run {code(found.run.workflow_id)}")
-
-    def may_act(self, owner: str, user_id: str, what: str) -> str | None:
-        """Why ``user_id`` may not do ``what`` to something ``owner`` started, or None. FANOUT_CANCEL_POLICY:
-        ``starter`` (the owner and FANOUT_ADMIN_USERS) or ``channel`` (anyone the allow-lists admit)."""
-        if self.settings.cancel_policy == "channel" or (owner and user_id == owner):
-            return None
-        if user_id in self.settings.admin_users:
-            return None
-        admins = ", ".join(mention(a) for a in sorted(self.settings.admin_users)[:5])
-        who = [f"{mention(owner)} (who started it)"] if owner else []
-        if admins or not who:  # nobody started it (a Workflow Builder step): only admins may
-            who.append(f"an admin ({admins})" if admins else "an admin (FANOUT_ADMIN_USERS)")
-        return f"Only {' or '.join(who)} can {what}."
-
-    async def cancel(self, run_id: str, user_id: str, team_id: str, channel_id: str, respond: Respond) -> None:
-        found = await self._find(run_id, team_id, channel_id, respond)
-        if found is None:
-            return
-        not_running = (f"Run {code(run_id)} is not running; nothing to cancel. "
-                       f"`/fanout status {escape(run_id)}` shows how it ended.")
+    async def cancel(self, caller: Caller, run_id: str) -> Answer:
+        """Through the run's reporter (its ``cancel`` update, which records who asked), or, for a run started from
+        the terminal, the ParentWorkflow's ``request_cancel`` signal."""
+        found = await self.find(caller, run_id)
+        if isinstance(found, Answer):
+            return found
+        not_running = refused(f"Run {code(run_id)} is not running; nothing to cancel. "
+                              f"`/fanout status {escape(run_id)}` shows how it ended.")
+        if not found.by_fanout:
+            return refused(f"Run {code(run_id)} was not started by /fanout, so it does not act on it; "
+                           f"`temporal workflow cancel -w {escape(run_id)}` does.")
         if not (found.run_running or found.waiting):
-            await self._tell(respond, not_running)
-            return
-        if (refusal := self.may_cancel(found, user_id)) is not None:
-            await self._tell(respond, refusal)
-            return
+            return not_running
+        if (refusal := may_act(self.settings, caller, found.run.user_id, f"cancel run {code(run_id)}")) is not None:
+            return refused(refusal)
         try:
             async with asyncio.timeout(COMMAND_BUDGET_S):
-                answer = await found.reporter.execute_update(ReporterWorkflow.cancel, CancelRun(user_id))
+                if found.reporter is not None:
+                    answer = await found.reporter.execute_update("cancel", CancelRun(caller.user_id), result_type=str)
+                else:
+                    await found.client.get_workflow_handle(run_id).signal("request_cancel", caller.user_id)
+                    answer = "cancelling"
         except WorkflowUpdateFailedError as err:
             cause = err.cause
             if isinstance(cause, ApplicationError) and cause.type == "AlreadyCancelling":
-                await self._tell(respond, f"Run {code(run_id)} is already being cancelled (asked by "
-                                 f"{mention(cause.message)}).")
-            else:
-                await self._tell(respond, not_running)
-            return
+                return refused(f"Run {code(run_id)} is already being cancelled (asked by {mention(cause.message)}).")
+            return not_running
+        except (TimeoutError, RPCError) as err:
+            log.warning("cancel of %s: %s", run_id, err)
+            return no_answer(self.gateway.address, "the cancel may or may not have reached it: `/fanout status "
+                             f"{escape(run_id)}` tells you in a moment.")
         if answer != "cancelling":
-            await self._tell(respond, not_running)
-            return
-        log.info("run %s: cancel requested by %s", run_id, user_id)
+            return not_running
+        log.info("run %s: cancel requested by %s", run_id, caller.user_id)
         if found.waiting:
-            await respond(text=f"Withdrawn: run {code(run_id)} will not start.", response_type="ephemeral",
-                          replace_original=False)
-            return
-        await respond(text=f"Cancelling {code(run_id)}: running children are being cancelled; the summary with the "
-                      "results so far follows in the run's thread.", response_type="ephemeral", replace_original=False)
+            return said(f"Withdrawn: run {code(run_id)} will not start.")
+        return said(f"Cancelling {code(run_id)}: running children are being cancelled; the summary with the "
+                    "results so far follows in the run's thread." if found.reporter is not None else
+                    f"Cancelling {code(run_id)}: running children stop, finished results are kept.")
 
-    async def list_runs(self, team_id: str, channel_id: str, respond: Respond) -> None:
-        client = await self._client(respond)
-        if client is None:
-            return
+    async def list_runs(self, caller: Caller) -> Answer:
+        """The channel's latest runs, or (from the terminal) every run /fanout started, newest first."""
+        client = await self.client()
+        if isinstance(client, Answer):
+            return client
         try:
             async with asyncio.timeout(COMMAND_BUDGET_S):
-                listings = await list_channel_runs(client, team_id, channel_id,
-                                                   workflow_queue=self.where.workflow_queue, ui_base=self.where.ui_base)
+                listings = await list_runs(client, self.scope(caller), self.deployment.ui_base,
+                                           limit=LIST_LIMIT[caller.terminal])
         except (TimeoutError, RPCError) as err:
-            log.warning("list for %s: %s", channel_id, err)
-            await self._tell(respond, f"Temporal did not answer in time ({escape(self.gateway.address)}); try "
-                             "again in a moment.")
-            return
-        await respond(**list_message(channel_id, listings).as_ephemeral())
+            log.warning("list for %s: %s", caller.channel_id or "the terminal", err)
+            return no_answer(self.gateway.address)
+        return shown(list_message(caller.channel_id, listings))
 
-    # -- retry failed -----------------------------------------------------------------------------
+    # -- buttons on the summary: retry failed, run again, edit and run -------------------------------
 
-    async def retry_failed(self, run_id: str, *, user_id: str, channel_id: str, thread_ts: str, trigger_id: str,
-                           team_id: str, respond: Respond) -> None:
-        found = await self._find(run_id, team_id, channel_id, respond)
-        if found is None:
-            return
+    async def retry_failed(self, caller: Caller, run_id: str, *, thread_ts: str, trigger_id: str) -> Answer | None:
+        found = await self.find(caller, run_id)
+        if isinstance(found, Answer):
+            return found
         if not found.has_result:
             status = STATUS_NAMES.get(found.run_status, "not finished") if found.run_status else "not finished"
-            await self._tell(respond, f"Run {code(run_id)} is {status.lower()}, so it has no failures to "
-                             "retry (only a finished run's failures can be retried).")
-            return
+            return refused(f"Run {code(run_id)} is {status.lower()}, so it has no failures to retry (only a "
+                           "finished run's failures can be retried).")
         try:
             result = await found.result()
             values = await failed_values(found.client, run_id, result)
             original = await run_request(found.client.get_workflow_handle(run_id))
         except (RPCError, WorkflowFailureError) as err:
-            await self._tell(respond, f"Cannot read the results of {code(run_id)}: {escape(str(err))}")
-            return
+            return refused(f"Cannot read the results of {code(run_id)}: {escape(str(err))}")
         if not values:
-            await self._tell(respond, f"Run {code(run_id)} has no failed values to retry.")
-            return
+            return refused(f"Run {code(run_id)} has no failed values to retry.")
         ranges = compress(values)
         if len(ranges) > MAX_RETRY_RANGES:
             # Scattered failures of a huge run do not compress: as one request they would pass Temporal's
             # payload limit. Say so instead of failing at the server.
-            await self._tell(respond, f"Run {code(run_id)} has {len(values):,} failed values scattered over "
-                             f"{len(ranges):,} ranges; a retry can take at most {MAX_RETRY_RANGES:,} ranges. The CSV "
-                             "in the run's thread lists every failed value.")
-            return
+            return refused(f"Run {code(run_id)} has {len(values):,} failed values scattered over {len(ranges):,} "
+                           f"ranges; a retry can take at most {MAX_RETRY_RANGES:,} ranges. The CSV in the run's "
+                           "thread lists every failed value.")
         request = replace(original, ranges=ranges, batch_size=0, shard=None)
-        origin = Origin(user_id=user_id, channel_id=channel_id, text=command_text(request),
-                        trigger_id=trigger_id, team_id=team_id, thread_ts=thread_ts, retry_of=run_id)
-        await self.start(request, origin, respond)
+        invocation = Invocation(user_id=caller.user_id, channel_id=caller.channel_id, text=command_text(request),
+                                trigger_id=trigger_id, team_id=caller.team_id, thread_ts=thread_ts, retry_of=run_id)
+        retried = refused(f"The failures of {code(run_id)} were already retried, as {code(run_id_for(invocation))}; "
+                          "its summary is in this thread.")
+        return await self.start(request, invocation, duplicate=retried)
 
-    # -- run again, edit and run, the form, the Home tab -------------------------------------------
-
-    async def request_of(self, run_id: str, team_id: str, channel_id: str,
-                         respond: Respond) -> tuple[FoundRun, FanoutRequest] | None:
-        """This channel's run and the request it was started with (None: the user was told why)."""
-        found = await self._find(run_id, team_id, channel_id, respond)
-        if found is None:
-            return None
+    async def request_of(self, caller: Caller, run_id: str) -> tuple[FoundRun, FanoutRequest] | Answer:
+        """This channel's run and the request it was started with."""
+        found = await self.find(caller, run_id)
+        if isinstance(found, Answer):
+            return found
         if found.run_desc is None:
-            await self._tell(respond, f"Run {code(run_id)} never started, so there is nothing to run again.")
-            return None
+            return refused(f"Run {code(run_id)} never started, so there is nothing to run again.")
         try:
             return found, await run_request(found.client.get_workflow_handle(run_id))
         except (RPCError, ValueError) as err:
-            await self._tell(respond, f"Cannot read how {code(run_id)} was started: {escape(str(err))}")
-            return None
+            return refused(f"Cannot read how {code(run_id)} was started: {escape(str(err))}")
 
-    async def run_again(self, run_id: str, *, user_id: str, team_id: str, channel_id: str,
-                        respond: Respond) -> None:
-        """The same request again, as a new run in the channel. Once per run and person: a second click
-        (or a retried delivery) starts nothing more and says where the first one is."""
-        found = await self.request_of(run_id, team_id, channel_id, respond)
-        if found is None:
-            return
+    async def run_again(self, caller: Caller, run_id: str) -> Answer | None:
+        """The same request again, as a new run in the channel. Once per run and person: a second click (or a
+        retried delivery) starts nothing more and says where the first one is."""
+        found = await self.request_of(caller, run_id)
+        if isinstance(found, Answer):
+            return found
         run, request = found
-        origin = Origin(user_id=user_id, channel_id=channel_id, text=run.run.text or command_text(request),
-                        trigger_id=f"again:{run_id}:{user_id}", team_id=team_id)
-        told = Collected()
-        started = await self.start(request, origin, told)
-        if told.said:
-            await respond(**told.said)
-        elif started is None:
-            await self._tell(respond, f"You already ran {code(run_id)} again, as {code(run_id_for(origin))}; its "
-                             "message is in this channel.")
-
-    async def start_from_form(self, request: FanoutRequest, origin: Origin) -> str:
-        """Start a run the form describes; "" when it started (or had started: the same view submitted
-        twice), else why not, as plain text for the form's inline error."""
-        told = Collected()
-        await self.start(request, origin, told)
-        return told.text
-
-    async def refresh_home(self, team_id: str, user_id: str) -> None:
-        """Ask the user's HomeWorkflow to publish their Home tab (starting it if it is not running)."""
-        client = await self.gateway.client()
-        async with asyncio.timeout(COMMAND_BUDGET_S):
-            await client.start_workflow(
-                HomeWorkflow.run, HomeUser(team_id, user_id), id=home_id(self.where.workflow_queue, user_id),
-                task_queue=self.where.workflow_queue, start_signal="refresh",
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING, rpc_timeout=RPC_TIMEOUT)
-
-
-class Collected:
-    """A stand-in for ``respond`` that keeps what would have been said (for a form's inline error)."""
-
-    def __init__(self) -> None:
-        self.said: dict[str, Any] = {}
-
-    async def __call__(self, **message: Any) -> None:
-        self.said = message
-
-    @property
-    def text(self) -> str:
-        return mrkdwn_to_text(str(self.said.get("text", "")), plain=True).replace("`", "")
-
+        invocation = Invocation(user_id=caller.user_id, channel_id=caller.channel_id,
+                                text=run.run.text or command_text(request),
+                                trigger_id=f"again:{run_id}:{caller.user_id}", team_id=caller.team_id)
+        again = refused(f"You already ran {code(run_id)} again, as {code(run_id_for(invocation))}; its message is in "
+                        "this channel.")
+        return await self.start(request, invocation, duplicate=again)

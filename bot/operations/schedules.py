@@ -1,4 +1,5 @@
-"""Schedules: runs again and again, as Temporal Schedules whose action starts an ordinary reporter.
+"""Schedules: runs again and again, as Temporal Schedules whose action starts an ordinary reporter; and what the
+schedule commands do (``Schedules``: schedule, schedules, pause, resume, trigger, delete).
 
 ``/fanout schedule every 1h 1-10`` creates ``fanout-sch-<id>``, a Temporal Schedule (bot.language.schedule_spec
 parses when). Each firing starts a ReporterWorkflow named by Temporal after the schedule and the firing's
@@ -16,7 +17,9 @@ pauses the schedule (bot.reporting.reporter), with one direct message to its own
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -25,6 +28,7 @@ from temporalio.client import (
     Schedule,
     ScheduleActionExecutionStartWorkflow,
     ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
     ScheduleDescription,
     ScheduleHandle,
     ScheduleIntervalSpec,
@@ -35,13 +39,21 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
+from bot.language.grammar import ScheduleActionCommand, ScheduleCommand
 from bot.language.schedule_spec import When
+from bot.mrkdwn import code, escape, slack_date
+from bot.operations.answers import Answer, no_answer, refused, said, shown
+from bot.operations.permissions import Caller, may_act
+from bot.operations.runs import COMMAND_BUDGET_S, Runs, unescape_slack
+from bot.operations.start import Invocation, run_info
+from bot.render.replies import schedules_message
 from bot.reporting.payloads import ReportInput
 from bot.reporting.reporter import ReporterWorkflow
 from bot.runs.info import RunInfo, run_id_of, to_memo
 from runtime import search_attributes as sa
 from workflows.model import FanoutRequest
 
+log = logging.getLogger("fanout.bot")
 PREFIX = "fanout-sch-"
 CATCHUP = timedelta(minutes=10)
 RPC_TIMEOUT = timedelta(seconds=2)
@@ -140,3 +152,83 @@ async def _status_of(client: Client, reporter_id: str) -> str:
     except RPCError:
         return ""
     return desc.typed_search_attributes.get(sa.STATUS) or ""
+
+
+class Schedules:
+    """The schedule commands, for a caller in a channel: a schedule belongs to its channel as a run does."""
+
+    def __init__(self, runs: Runs) -> None:
+        self.runs = runs
+
+    async def schedule(self, caller: Caller, command: ScheduleCommand, trigger_id: str) -> Answer | None:
+        client = await self.runs.client()
+        if isinstance(client, Answer):
+            return client
+        schedule_id = schedule_id_for(caller.team_id, trigger_id)
+        invocation = Invocation(user_id=caller.user_id, channel_id=caller.channel_id,
+                                text=unescape_slack(command.run_text), team_id=caller.team_id)
+        deployment = self.runs.deployment
+        try:
+            async with asyncio.timeout(COMMAND_BUDGET_S):
+                await create(client, schedule_id=schedule_id, when=command.when,
+                             run=run_info(command.run.request, invocation, "", ""), request=command.run.request,
+                             workflow_queue=deployment.workflow_queue, fanout_queue=deployment.fanout_queue,
+                             ui_base=deployment.ui_base, progress_interval_s=deployment.progress_interval_s)
+                found = await find(client, schedule_id, caller.team_id, caller.channel_id)
+        except ScheduleAlreadyRunningError:
+            log.info("duplicate schedule command %s ignored", schedule_id)
+            return None
+        except (TimeoutError, RPCError) as err:
+            log.warning("schedule %s not created: %s", schedule_id, err)
+            return no_answer(self.runs.gateway.address, "the schedule may or may not have been made: check "
+                             "`/fanout schedules` in a moment before trying again.")
+        upcoming = found.description.info.next_action_times if found else []
+        nxt = f"; the first run at {slack_date(upcoming[0].isoformat())}" if upcoming else ""
+        log.info("schedule %s created by %s in %s: %s", schedule_id, caller.user_id, caller.channel_id,
+                 command.when.text)
+        return said(f"Scheduled {code(schedule_id)}: {escape(command.when.text)}, "
+                    f"{code('/fanout ' + command.run_text)} in this channel{nxt}. `/fanout schedules` lists it; "
+                    f"`/fanout pause|resume|trigger|delete {schedule_id}` manage it.")
+
+    async def list_schedules(self, caller: Caller) -> Answer:
+        client = await self.runs.client()
+        if isinstance(client, Answer):
+            return client
+        try:
+            async with asyncio.timeout(COMMAND_BUDGET_S):
+                listings = await list_channel(client, caller.team_id, caller.channel_id)
+        except (TimeoutError, RPCError) as err:
+            log.warning("schedules of %s: %s", caller.channel_id, err)
+            return no_answer(self.runs.gateway.address)
+        return shown(schedules_message(caller.channel_id, listings))
+
+    async def act(self, caller: Caller, command: ScheduleActionCommand) -> Answer:
+        """Pause, resume, trigger or delete: by the schedule's owner or an admin (FANOUT_CANCEL_POLICY)."""
+        client = await self.runs.client()
+        if isinstance(client, Answer):
+            return client
+        sid = command.schedule_id
+        try:
+            async with asyncio.timeout(COMMAND_BUDGET_S):
+                found = await find(client, sid, caller.team_id, caller.channel_id)
+                if found is None:
+                    return refused(f"No schedule {code(sid)} in this channel; `/fanout schedules` lists them.")
+                what = f"{command.action} schedule {code(sid)}"
+                if (refusal := may_act(self.runs.settings, caller, found.owner, what)):
+                    return refused(refusal)
+                note = f"{command.action} by {caller.user_id}"
+                if command.action == "pause":
+                    await found.handle.pause(note=note)
+                elif command.action == "resume":
+                    await found.handle.unpause(note=note)
+                elif command.action == "trigger":
+                    await found.handle.trigger()
+                else:
+                    await found.handle.delete()
+        except (TimeoutError, RPCError) as err:
+            log.warning("%s of schedule %s: %s", command.action, sid, err)
+            return no_answer(self.runs.gateway.address)
+        log.info("schedule %s: %s by %s", sid, command.action, caller.user_id)
+        done = {"pause": "paused", "resume": "resumed", "trigger": "fired now (its run's message follows)",
+                "delete": "deleted (its runs so far stay)"}[command.action]
+        return said(f"Schedule {code(sid)} {done}.")

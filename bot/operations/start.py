@@ -46,8 +46,9 @@ def may_have_started(err: BaseException) -> bool:
 
 
 @dataclass(frozen=True)
-class Origin:
-    """Where a run comes from in Slack: kept in its reporter's memo and search attributes."""
+class Invocation:
+    """The one action that starts a run — a command, a click, a form, a step, a terminal line: who, deployment, with
+    what text. Kept in the run's memo and search attributes; its trigger names the run."""
 
     user_id: str
     channel_id: str
@@ -60,8 +61,8 @@ class Origin:
 
 
 @dataclass(frozen=True)
-class Where:
-    """The Temporal side of a start: the bot's queues and settings."""
+class Deployment:
+    """This bot as Temporal sees it: its queues, the Web UI its links go to, and the settings a start needs."""
 
     workflow_queue: str  # the bot's (reporter's) task queue, bot.queues.workflow_queue
     fanout_queue: str  # worker.py's queue, where the ParentWorkflow runs
@@ -78,23 +79,23 @@ class OverCap(Exception):
         self.runs = runs
 
 
-def run_id_for(origin: Origin) -> str:
-    if origin.retry_of:  # one retry per run: a double-clicked "Retry failed" starts one run
-        return f"{origin.retry_of}-r"
-    if origin.trigger_id:
-        digest = hashlib.sha256(f"{origin.team_id}:{origin.trigger_id}".encode()).hexdigest()
+def run_id_for(invocation: Invocation) -> str:
+    if invocation.retry_of:  # one retry per run: a double-clicked "Retry failed" starts one run
+        return f"{invocation.retry_of}-r"
+    if invocation.trigger_id:
+        digest = hashlib.sha256(f"{invocation.team_id}:{invocation.trigger_id}".encode()).hexdigest()
         return f"fanout-{digest[:12]}"
     return f"fanout-{uuid.uuid4().hex[:12]}"
 
 
-def run_info(request: FanoutRequest, origin: Origin, ui: str, workflow_id: str) -> RunInfo:
+def run_info(request: FanoutRequest, invocation: Invocation, ui: str, workflow_id: str) -> RunInfo:
     value_count = count_values(request.ranges)
     batch_size = plan_batch_size(value_count, request.batch_size)
     return RunInfo(
         workflow_id=workflow_id,
-        user_id=origin.user_id,
-        channel_id=origin.channel_id,
-        text=origin.text,
+        user_id=invocation.user_id,
+        channel_id=invocation.channel_id,
+        text=invocation.text,
         value_count=value_count,
         batch_size=batch_size,
         child_workflow_count=-(-value_count // batch_size) if value_count else 0,
@@ -102,25 +103,25 @@ def run_info(request: FanoutRequest, origin: Origin, ui: str, workflow_id: str) 
         fail=request.fail,
         max_attempts=request.max_attempts,
         ui_url=ui,
-        thread_ts=origin.thread_ts,
-        retry_of=origin.retry_of,
-        in_slack=origin.slack,
-        team_id=origin.team_id,
+        thread_ts=invocation.thread_ts,
+        retry_of=invocation.retry_of,
+        in_slack=invocation.slack,
+        team_id=invocation.team_id,
     )
 
 
-async def take_slot(client: Client, where: Where, run: RunInfo) -> str:
+async def take_slot(client: Client, deployment: Deployment, run: RunInfo) -> str:
     """The user's slot under the cap, for this run: the id of their UserRunsWorkflow ("" without a cap).
     Raises OverCap."""
-    if where.max_runs_per_user <= 0 or not run.user_id:
+    if deployment.max_runs_per_user <= 0 or not run.user_id:
         return ""
-    quota = quota_id(where.workflow_queue, run.user_id)
+    quota = quota_id(deployment.workflow_queue, run.user_id)
     start = WithStartWorkflowOperation(
-        UserRunsWorkflow.run, Held(), id=quota, task_queue=where.workflow_queue,
+        UserRunsWorkflow.run, Held(), id=quota, task_queue=deployment.workflow_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
     try:
         await client.execute_update_with_start_workflow(
-            UserRunsWorkflow.acquire, Acquire(run.workflow_id, where.max_runs_per_user),
+            UserRunsWorkflow.acquire, Acquire(run.workflow_id, deployment.max_runs_per_user),
             start_workflow_operation=start, rpc_timeout=RPC_TIMEOUT)
     except WorkflowUpdateFailedError as err:
         cause = err.cause
@@ -130,20 +131,20 @@ async def take_slot(client: Client, where: Where, run: RunInfo) -> str:
     return quota
 
 
-async def start_reported(client: Client, request: FanoutRequest, origin: Origin, where: Where, *,
+async def start_reported(client: Client, request: FanoutRequest, invocation: Invocation, deployment: Deployment, *,
                          approval: Approval | None = None, step: Step | None = None) -> RunInfo | None:
     """Start the run and its reporter; None when this exact action already started one (a duplicate
     delivery). Raises OverCap, or the RPC's error (the slot is then given back)."""
-    run_id = run_id_for(origin)
-    run = run_info(request, origin, ui_url(where.ui_base, client.namespace, run_id), run_id)
-    quota = await take_slot(client, where, run)
+    run_id = run_id_for(invocation)
+    run = run_info(request, invocation, ui_url(deployment.ui_base, client.namespace, run_id), run_id)
+    quota = await take_slot(client, deployment, run)
     attributes = sa.for_run(run.team_id, run.channel_id, run.user_id, "waiting" if approval else "running")
     try:
         await client.start_workflow(
             ReporterWorkflow.run,
-            ReportInput(run, request, where.fanout_queue, where.progress_interval_s, quota_id=quota,
-                        approval=approval, ui_base=where.ui_base, step=step),
-            id=reporter_id(run_id), task_queue=where.workflow_queue, memo=to_memo(run),
+            ReportInput(run, request, deployment.fanout_queue, deployment.progress_interval_s, quota_id=quota,
+                        approval=approval, ui_base=deployment.ui_base, step=step),
+            id=reporter_id(run_id), task_queue=deployment.workflow_queue, memo=to_memo(run),
             search_attributes=attributes, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL, rpc_timeout=RPC_TIMEOUT)
     except WorkflowAlreadyStartedError:
@@ -155,11 +156,11 @@ async def start_reported(client: Client, request: FanoutRequest, origin: Origin,
     return run
 
 
-async def start_unreported(client: Client, request: FanoutRequest, origin: Origin, *, task_queue: str,
+async def start_unreported(client: Client, request: FanoutRequest, invocation: Invocation, *, task_queue: str,
                            ui_base: str) -> tuple[RunInfo, WorkflowHandle[ParentWorkflow, FanoutResult]]:
     """The terminal CLI's run: the ParentWorkflow alone, reported nowhere (the lab's own way)."""
-    run_id = run_id_for(origin)
-    run = run_info(request, origin, ui_url(ui_base, client.namespace, run_id), run_id)
+    run_id = run_id_for(invocation)
+    run = run_info(request, invocation, ui_url(ui_base, client.namespace, run_id), run_id)
     handle = await client.start_workflow(
         ParentWorkflow.run, request, id=run_id, task_queue=task_queue, memo=to_memo(run),
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE, rpc_timeout=RPC_TIMEOUT)

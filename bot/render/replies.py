@@ -54,17 +54,34 @@ def status_message(run_id: str, status: str, progress: Progress | None, result: 
 
 
 def list_message(channel_id: str, runs: list[RunListing]) -> Message:
-    where = channel(channel_id)
+    """``list``: a channel's runs, or ("" for the channel) every run /fanout started, for the terminal."""
+    where = channel(channel_id) if channel_id else "this namespace"
     if not runs:
-        return finish("No /fanout runs in this channel yet.", [section(f"No `/fanout` runs in {where} yet.")])
+        return finish("No /fanout runs here yet.", [section(f"No `/fanout` runs in {where} yet.")])
     lines = (
         f"{STATUS_EMOJI.get(r.status.strip().lower(), '•')} {code(r.workflow_id, 60)} · {user_text(r.status, 30)} · "
-        f"{mention(r.started_by)} · {code(r.text, 60)} · {slack_date(r.start_time_iso)} · {link(r.ui_url, 'UI')}"
+        f"{_started_by(r) if not channel_id else mention(r.started_by)} · {code(r.text, 60)} · "
+        f"{slack_date(r.start_time_iso)} · {link(r.ui_url, 'UI')}"
         for r in runs
     )
-    fallback = f"{len(runs):,} /fanout run{'s' if len(runs) != 1 else ''} in this channel"
+    fallback = f"{len(runs):,} /fanout run{'s' if len(runs) != 1 else ''} here"
     return packed_message(fallback, f"*Recent `/fanout` runs in {where}* · {len(runs):,}", lines, len(runs),
-                           "_…and {n:,} more_")
+                          "_…and {n:,} more_")
+
+
+def _started_by(run: RunListing) -> str:
+    """Who started a run and where, for the terminal's list: a Slack user in a channel, a terminal user, or, for
+    a run /fanout did not start, nobody known."""
+    if not run.started_by:
+        return "not /fanout's"
+    if run.started_by.startswith("cli:"):
+        return f"{user_text(run.started_by, 40)} in a terminal"
+    return f"{mention(run.started_by)} in {channel(run.channel_id)}"
+
+
+def confirmation_message(text: str) -> Message:
+    """A private confirmation (``text``: mrkdwn we wrote, user text escaped)."""
+    return finish(text, [section(text)])
 
 
 def schedules_message(channel_id: str, listings: Sequence[Any]) -> Message:

@@ -7,8 +7,9 @@ from typing import Any
 from bot.mrkdwn import mrkdwn_to_text
 
 
-def blocks_to_text(blocks: list[dict[str, Any]], *, plain: bool = False) -> list[str]:
-    """One entry per block (sections, headers, fields, context, buttons); dividers become a rule."""
+def blocks_to_text(blocks: list[dict[str, Any]], *, plain: bool = False, links_only: bool = False) -> list[str]:
+    """One entry per block (sections, headers, fields, context, buttons); dividers become a rule. With
+    ``links_only`` (a terminal, where a button does nothing) only link buttons are kept, as ``label: url``."""
     lines: list[str] = []
     for block in blocks or []:
         kind = block.get("type")
@@ -18,7 +19,10 @@ def blocks_to_text(blocks: list[dict[str, Any]], *, plain: bool = False) -> list
             lines.append(field.get("text", ""))
         if kind == "context":
             lines.append("  ".join(e.get("text", "") for e in block.get("elements", [])))
-        if kind == "actions":
+        if kind == "actions" and links_only:
+            lines += [f"{e.get('text', {}).get('text', '')}: {e['url']}" for e in block.get("elements", [])
+                      if e.get("url")]
+        elif kind == "actions":
             lines.append("  ".join(f"[{e.get('text', {}).get('text', '')}]" for e in block.get("elements", [])))
         if kind == "divider":
             lines.append("─" * 40)

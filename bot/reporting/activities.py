@@ -19,7 +19,9 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 from temporalio import activity
+from temporalio.client import WorkflowQueryFailedError, WorkflowQueryRejectedError
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
 
 from bot.files.csv_file import CSV_COLUMNS, csv_filename, wants_csv, write_csv
 from bot.files.timeline import format_secs, format_speedup, render_timeline_png, speedup
@@ -109,7 +111,8 @@ class SlackReport:
         try:
             progress: Progress = await activity.client().get_workflow_handle(run.workflow_id).query(
                 "progress", result_type=Progress, rpc_timeout=QUERY_TIMEOUT)
-        except Exception as err:  # no worker answering right now: skip this edit (or show "starting")
+        # No worker answering right now: skip this edit (or show "starting").
+        except (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError) as err:
             log.debug("progress query for %s failed: %s", run.workflow_id, err)
             if input.even_without_progress:
                 await self._update(run, run_message(run, None), "an edit")

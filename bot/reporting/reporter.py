@@ -42,6 +42,8 @@ from temporalio.exceptions import (
 from temporalio.exceptions import TimeoutError as TemporalTimeout
 from temporalio.workflow import ActivityCancellationType, ParentClosePolicy
 
+from workflows.signals import tell
+
 with workflow.unsafe.imports_passed_through():
     from bot import queues
     from bot.home.daily_stats import RunTotals, record_stats
@@ -227,10 +229,8 @@ class ReporterWorkflow:
         await workflow.wait_condition(lambda: self._child_started or self._run_done)
         if self._run_done:
             return "finished"
-        try:
-            await workflow.get_external_workflow_handle(self._run_id).signal("request_cancel", request.user_id)
-        except Exception:  # it closed meanwhile
-            return "finished"
+        if not await tell(self._run_id, "request_cancel", request.user_id):
+            return "finished"  # it closed meanwhile
         return "cancelling"
 
     @cancel.validator
@@ -269,10 +269,8 @@ class ReporterWorkflow:
         """Its starter's Home tab shows it finished (if they have had it open lately)."""
         if not run.user_id:
             return
-        try:
-            await workflow.get_external_workflow_handle(home_id(self._queue, run.user_id)).signal("refresh")
-        except Exception:  # no Home tab open for them lately: it is drawn afresh when they open it
-            pass
+        # No Home tab open for them lately: it is drawn afresh when they open it.
+        await tell(home_id(self._queue, run.user_id), "refresh")
 
     async def _follow_progress(self, fanout: asyncio.Task[Any], run: RunInfo, base_s: float,
                                at_once: bool = False) -> None:
@@ -335,10 +333,7 @@ class ReporterWorkflow:
     async def _tell_quota(self, quota_id: str, signal: str) -> None:
         if not quota_id:
             return
-        try:
-            await workflow.get_external_workflow_handle(quota_id).signal(signal, self._run_id)
-        except Exception as err:  # the quota workflow has gone (idle): nothing to tell
-            workflow.logger.info("Quota %s not told %s: %s", quota_id, signal, err)
+        await tell(quota_id, signal, self._run_id)  # the quota workflow may have gone (idle): nothing to tell
 
     # -- how each Slack call is made ---------------------------------------------------------------
 

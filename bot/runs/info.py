@@ -54,6 +54,12 @@ class RunInfo:
     approved_at: str = ""
     schedule_id: str = ""  # the schedule that fired it, if one did
 
+    @classmethod
+    def unknown(cls, workflow_id: str, ui_url: str) -> RunInfo:
+        """A run /fanout did not start (no memo of ours): its id and link only."""
+        return cls(workflow_id, user_id="", channel_id="", text="", value_count=0, batch_size=1,
+                   child_workflow_count=0, ui_url=ui_url, in_slack=False)
+
 
 def to_memo(run: RunInfo) -> dict[str, object]:
     """The run as kept in its reporter's memo: the audit trail (who, where, what), shown in the
@@ -82,11 +88,11 @@ def to_memo(run: RunInfo) -> dict[str, object]:
 
 
 def from_memo(workflow_id: str, memo: Mapping[str, Any], ui_url: str) -> RunInfo | None:
-    """A run back from its reporter's memo; None unless it was started from Slack (runs started from the
-    terminal CLI or the lab's `temporal workflow start` are not the bot's to report)."""
+    """A run back from the memo /fanout gave it (its reporter's, or a terminal run's ParentWorkflow's, whose
+    ``in_slack`` is False); None for a memo /fanout did not write (the lab's `temporal workflow start`)."""
     message_ts = str(memo.get("slack_message_ts") or "")
     channel = str(memo.get("slack_channel") or "")
-    if not channel or not memo.get("slack", False):
+    if not channel or "slack" not in memo:
         return None
     return RunInfo(
         workflow_id=workflow_id,
@@ -105,4 +111,5 @@ def from_memo(workflow_id: str, memo: Mapping[str, Any], ui_url: str) -> RunInfo
         retry_of=str(memo.get("retry_of", "")),
         team_id=str(memo.get("slack_team", "")),
         schedule_id=str(memo.get("schedule_id", "")),
+        in_slack=bool(memo["slack"]),
     )

@@ -1,7 +1,8 @@
 """What Slack sends to the app: slash commands, button clicks (block_actions), view submissions, global
 shortcuts and Events API events, as Slack would deliver them — form (or, for events, JSON) bodies, signed
 with the signing secret for HTTP mode (``post_signed``); the same fields make Socket Mode envelopes'
-payloads. Used by the tests, the benchmark and ``make dev``."""
+payloads; and a modal's inputs, filled in and submitted as Slack does (``state_of``). Used by the tests, the
+benchmark and ``make dev``."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ import hashlib
 import hmac
 import json
 import time
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
+
+from bot.render.form import ACTION as FORM_ACTION
 
 
 def sign(secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:
@@ -128,3 +132,46 @@ async def post_signed(
     finally:
         if own:
             await client.close()
+
+
+# -- a form, filled in as Slack submits it ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Field:
+    """One input of a form, as a prompt shows it (the console fills the form in, field by field)."""
+
+    block_id: str
+    label: str
+    kind: str  # the element's type: plain_text_input, static_select, radio_buttons, number_input, ...
+    choices: tuple[tuple[str, str], ...]  # (value, label)
+    default: str
+
+
+def fields(view: dict[str, Any]) -> list[Field]:
+    out = []
+    for block in view.get("blocks", []):
+        if block.get("type") != "input":
+            continue
+        element = block["element"]
+        initial = element.get("initial_option") or {}
+        default = str(initial.get("value") or element.get("initial_value") or "")
+        choices = tuple((o["value"], o["text"]["text"]) for o in element.get("options", []))
+        out.append(Field(block["block_id"], block["label"]["text"], element["type"], choices, default))
+    return out
+
+
+def state_of(view: dict[str, Any], **typed: Any) -> dict[str, Any]:
+    """What Slack submits for ``view`` filled in as it opened (its initial values), with ``typed`` (block id ->
+    a value typed or chosen) over them: the ``view.state.values`` of a view_submission."""
+    values: dict[str, Any] = {}
+    for field in fields(view):
+        given = typed.get(field.block_id)
+        value = str(given) if given is not None else field.default
+        if field.kind in ("static_select", "radio_buttons"):
+            values[field.block_id] = {FORM_ACTION: {"type": field.kind,
+                                               "selected_option": {"value": value} if value else None}}
+        elif field.kind == "conversations_select":
+            values[field.block_id] = {FORM_ACTION: {"type": field.kind, "selected_conversation": value or None}}
+        else:
+            values[field.block_id] = {FORM_ACTION: {"type": field.kind, "value": value or None}}
+    return values

@@ -156,7 +156,7 @@ async def bot_shapes(env: WorkflowEnvironment) -> None:
     """The bot's workflows, through the real bot (its Bolt app and workers) and a fake Slack: a run reported
     to its end (with progress edits and files), one in a channel the bot is not in, one cancelled through the
     reporter's update, one terminated in Temporal, and a user's quota."""
-    from bot.operations.start import Origin, run_id_for
+    from bot.operations.start import Invocation, run_id_for
     from devkit.fake_slack.web_api import FakeSlack, SlackLimits
     from tests.conftest import serve_bot, settings_for_tests
 
@@ -164,7 +164,7 @@ async def bot_shapes(env: WorkflowEnvironment) -> None:
     settings = settings_for_tests("", QUEUE, environment="capture", max_runs_per_user=5)
 
     def run_id(trigger: str, channel: str = "C1") -> str:
-        return run_id_for(Origin("U1", channel, "", trigger_id=trigger, team_id="T1"))
+        return run_id_for(Invocation("U1", channel, "", trigger_id=trigger, team_id="T1"))
 
     async with FakeSlack(limits=SlackLimits.off()) as fake:
         fake.kick("CKICKED")
