@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
@@ -22,7 +23,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from devkit.fake_slack.limits import RateLimiter, SlackLimits
-from devkit.fake_slack.requests import block_actions_body, post_signed, sign, slash_command_body
+from devkit.fake_slack.requests import ack_refusal, block_actions_body, post_signed, sign, slash_command_body
 from devkit.fake_slack.web_api import ApiCall, FakeSlack
 
 
@@ -526,6 +527,16 @@ async def test_direct_messages(fake: FakeSlack) -> None:
     assert await ratelimited(client.chat_postMessage(channel="DU1", text="fourth")) == 1
 
 
+async def test_conversations_the_app_is_not_in_do_not_exist_for_it(fake: FakeSlack) -> None:
+    client = client_for(fake)
+    # A DM between two other people, a group DM of others, a private channel the app was not invited to.
+    assert await slack_error(client.chat_postMessage(channel="DU2U3", text="x")) == "channel_not_found"
+    fake.without_the_app("GMPDM1")
+    assert await slack_error(client.chat_postMessage(channel="GMPDM1", text="x")) == "channel_not_found"
+    assert await slack_error(client.conversations_history(channel="DU2U3")) == "channel_not_found"
+    await client.chat_postMessage(channel="GPRIVATE", text="a private channel it is in")
+
+
 # -- views ----------------------------------------------------------------------------------------------------------
 
 
@@ -547,7 +558,8 @@ async def test_views_open_validates_like_slack(fake: FakeSlack) -> None:
     err = await refused(client.views_open(trigger_id=fresh_trigger(), view=modal(101)))
     assert err.response.status_code == 200 and err.response.data == {
         "ok": False, "error": "invalid_arguments",
-        "response_metadata": {"messages": ["[ERROR] must be less than 101 items [json-pointer:/view/blocks]"]}}
+        "response_metadata": {"messages": ["[ERROR] failed to match all allowed schemas [json-pointer:/view]",
+                                           "[ERROR] no more than 100 items allowed [json-pointer:/view/blocks]"]}}
     big = {**modal(), "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 2900}}] * 90}
     assert len(json.dumps(big)) > 250_000
     assert await slack_error(client.views_open(trigger_id=fresh_trigger(), view=big)) == "view_too_large"
@@ -557,7 +569,7 @@ async def test_views_open_validates_like_slack(fake: FakeSlack) -> None:
                          ({**modal(), "type": "home"}, "/view/type")):
         err = await refused(client.views_open(trigger_id=fresh_trigger(), view=bad))
         assert err.response["error"] == "invalid_arguments", bad
-        assert pointer in err.response["response_metadata"]["messages"][0]
+        assert any(pointer in m for m in err.response["response_metadata"]["messages"]), bad
     untitled = {k: v for k, v in modal().items() if k != "title"}
     assert await slack_error(client.views_open(trigger_id=fresh_trigger(), view=untitled)) == "invalid_arguments"
     assert len(fake.views) == 1  # nothing refused was opened
@@ -729,3 +741,82 @@ async def test_reset_forgets_limits_and_workspace_state() -> None:
         for _ in range(3):
             await client.chat_postMessage(channel="C1", text="again")
         assert len(fake.messages("C1")) == 3 and math.isclose(fake.calls[0].at, 0.0)
+
+
+# -- what Slack refuses in a payload (devkit.fake_slack.blockkit, every rule tested in tests/test_blockkit.py) -------
+
+
+def buttons(*action_ids: str, block_id: str = "b") -> dict[str, Any]:
+    return {"type": "actions", "block_id": block_id, "elements": [
+        {"type": "button", "text": {"type": "plain_text", "text": a}, "action_id": a} for a in action_ids]}
+
+
+@pytest.fixture
+async def unlimited() -> AsyncIterator[FakeSlack]:
+    async with FakeSlack(limits=SlackLimits.off()) as slack:
+        yield slack
+
+
+async def test_messages_slack_refuses_are_refused_as_slack_refuses_them(unlimited: FakeSlack) -> None:
+    fake, client = unlimited, client_for(unlimited)
+    err = await refused(client.chat_postMessage(channel="C1", text="x", blocks=[buttons("go", "go")]))
+    assert err.response["error"] == "invalid_blocks"
+    assert any("/blocks/0/elements/1/action_id" in m for m in err.response["response_metadata"]["messages"])
+    assert err.response["errors"] and not err.response["errors"][0].startswith("[ERROR]")
+    twice = [buttons("a", block_id="same"), buttons("b", block_id="same")]
+    assert await slack_error(client.chat_postMessage(channel="C1", text="x", blocks=twice)) == "invalid_blocks"
+    posted = await client.chat_postMessage(channel="C1", text="x", blocks=[buttons("a", "b", block_id="same")])
+    # A block_id an earlier version of the message had is fine in an update (advice, not a refusal).
+    await client.chat_update(channel="C1", ts=posted["ts"], text="y", blocks=[buttons("a", block_id="same")])
+    assert await slack_error(client.chat_update(channel="C1", ts=posted["ts"], text="y",
+                                                blocks=[buttons("a", "a")])) == "invalid_blocks"
+    assert [m.blocks[0]["elements"][0]["action_id"] for m in fake.messages("C1")] == ["a"]  # only valid ones landed
+    # The method's own errors for missing arguments, invalid_arguments for a wrong type.
+    assert await slack_error(client.api_call("chat.postMessage", json={"text": "x"})) == "channel_not_found"
+    assert await slack_error(client.api_call("chat.postMessage", json={"channel": "C1"})) == "no_text"
+    assert await slack_error(client.api_call("chat.postMessage",
+                                             json={"channel": "C1", "text": "x", "thread_ts": ["1"]})) == \
+        "invalid_arguments"
+
+
+async def test_what_slack_accepts_is_accepted(unlimited: FakeSlack) -> None:
+    fake, client = unlimited, client_for(unlimited)
+    with pytest.warns(UserWarning, match="top-level `text` argument is missing"):  # slack_sdk's own, client-side
+        answer = await client.chat_postMessage(channel="C1", blocks=[buttons("a")])
+    assert answer["ok"] is True and "warning" not in answer.data  # type: ignore[operator]  # none from Slack
+    long = await client.chat_postMessage(channel="C1", text="😀" * 40_001)  # 40,001 characters: truncated
+    assert long["warning"] == "message_truncated" and len(fake.messages("C1")[-1].text) == 40_000
+    # Form-encoded booleans and JSON-text arguments, as some clients send them.
+    await client.api_call("chat.postMessage", data={"channel": "C1", "text": "x", "unfurl_links": "true",
+                                                    "blocks": json.dumps([buttons("a")])})
+    assert await client.api_call("conversations.history", http_verb="GET",
+                                 params={"channel": "C1", "include_all_metadata": "1"})
+
+
+async def test_views_and_response_urls_slack_refuses(fake: FakeSlack) -> None:
+    client = client_for(fake)
+    home = {"type": "home", "blocks": [buttons("fanout_new_run", "fanout_new_run")]}
+    err = await refused(client.views_publish(user_id="U1", view=home))
+    assert err.response["error"] == "invalid_arguments"
+    assert fake.home_tabs == {}
+    async with aiohttp.ClientSession() as session:
+        async with session.post(fake.response_url("bad"), json={"response_type": "ephemeral", "text": "x",
+                                                                "blocks": [buttons("a", "a")]}) as res:
+            assert (res.status, await res.text()) == (400, "invalid_blocks")
+    assert fake.responses == [] and fake.refused_responses[0]["key"] == "bad"
+
+
+def test_acks_slack_refuses_fail_as_they_do_in_slack() -> None:
+    command = slash_command_body("help", response_url="http://x/respond/k")
+    good = json.dumps({"response_type": "ephemeral", "text": "x", "blocks": [buttons("a", "b")]})
+    assert ack_refusal(command, good) is None and ack_refusal(command, "") is None
+    bad = ack_refusal(command, json.dumps({"response_type": "ephemeral", "text": "x", "blocks": [buttons("a", "a")]}))
+    assert bad is not None and bad["error"] == "invalid_command_response"
+    field = {"type": "input", "block_id": "values", "label": {"type": "plain_text", "text": "Values"},
+             "element": {"type": "plain_text_input", "action_id": "input"}}
+    view = {"type": "modal", "title": {"type": "plain_text", "text": "t"},
+            "submit": {"type": "plain_text", "text": "s"}, "blocks": [field]}
+    submission = urllib.parse.urlencode({"payload": json.dumps({"type": "view_submission", "view": view})})
+    assert ack_refusal(submission, json.dumps({"response_action": "errors", "errors": {"values": "no"}})) is None
+    refused_ack = ack_refusal(submission, json.dumps({"response_action": "errors", "errors": {"nope": "no"}}))
+    assert refused_ack is not None and refused_ack["error"] == "invalid_view_submission_response"

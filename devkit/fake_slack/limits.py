@@ -1,5 +1,6 @@
 """Slack's limits for the loopback FakeSlack (devkit.fake_slack.web_api): rate tiers per workspace, and views
-(modals, App Home tabs), which are mostly limits: what a view may hold, a trigger id's 3 s, a stack of 3 modals.
+(modals, App Home tabs): a trigger id's 3 s, a stack of 3 modals, hashes. What a view may hold is checked with
+every other payload by devkit.fake_slack.blockkit.
 
 Rates are Slack's published values: Tier 3 is 50 calls per rolling minute, Tier 4 100; chat.postMessage is a token
 bucket per channel (1 per second, bursts of 3) under a workspace cap of 300 per minute. ``history_restricted`` models
@@ -10,7 +11,6 @@ conversations.replies get 1 request per minute and at most 15 messages each.
 from __future__ import annotations
 
 import functools
-import json
 import math
 import secrets
 from collections import deque
@@ -144,47 +144,8 @@ class RateLimiter:
 
 # -- views ------------------------------------------------------------------------------------------------------
 
-MAX_VIEW_BLOCKS = 100
-MAX_PRIVATE_METADATA = 3000
-MAX_VIEW_BYTES = 250_000  # Slack: "greater than 250kb" is view_too_large; the stricter reading of kb
-MAX_TITLE = 24  # title, submit and close: plain_text of at most 24 characters
-MAX_ID = 255  # callback_id, external_id
 TRIGGER_TTL_S = 3.0
 MAX_VIEW_STACK = 3  # a modal plus 2 pushed views
-
-
-def view_error(view: Any, kind: str) -> dict[str, Any] | None:
-    """Slack's answer to a view it refuses (``kind`` is "modal" or "home"), or None for a valid one."""
-    if not isinstance(view, dict):
-        return _invalid("[ERROR] missing required field: view")
-    if len(json.dumps(view, separators=(",", ":")).encode()) > MAX_VIEW_BYTES:
-        return {"ok": False, "error": "view_too_large"}
-    problems = []
-    if view.get("type") != kind:
-        problems.append("[ERROR] must be a valid enum value [json-pointer:/view/type]")
-    if kind == "modal":
-        if "title" not in view:
-            problems.append("[ERROR] missing required field: title [json-pointer:/view]")
-        for name in ("title", "submit", "close"):
-            if name in view:
-                problems += _plain_text(view[name], f"/view/{name}")
-    blocks = view.get("blocks")
-    if not isinstance(blocks, list):
-        problems.append("[ERROR] missing required field: blocks [json-pointer:/view]")
-    elif len(blocks) > MAX_VIEW_BLOCKS:
-        problems.append(f"[ERROR] must be less than {MAX_VIEW_BLOCKS + 1} items [json-pointer:/view/blocks]")
-    for name, most in (("private_metadata", MAX_PRIVATE_METADATA), ("callback_id", MAX_ID), ("external_id", MAX_ID)):
-        if len(str(view.get(name) or "")) > most:
-            problems.append(f"[ERROR] must be less than {most + 1} characters [json-pointer:/view/{name}]")
-    return _invalid(*problems) if problems else None
-
-
-def _plain_text(obj: Any, pointer: str) -> list[str]:
-    if not isinstance(obj, dict) or obj.get("type") != "plain_text":
-        return [f"[ERROR] must be a valid enum value [json-pointer:{pointer}/type]"]
-    if len(str(obj.get("text") or "")) > MAX_TITLE:
-        return [f"[ERROR] must be less than {MAX_TITLE + 1} characters [json-pointer:{pointer}/text]"]
-    return []
 
 
 def _invalid(*messages: str) -> dict[str, Any]:
@@ -221,8 +182,6 @@ class Views:
     def update(self, p: dict[str, Any]) -> dict[str, Any]:
         if not p.get("view_id") and not p.get("external_id"):
             return _invalid("[ERROR] either view_id or external_id is required")
-        if refused := view_error(p.get("view"), "modal"):
-            return refused
         record = next((v for v in self.opened if v["id"] == p.get("view_id")
                        or (p.get("external_id") and v["external_id"] == p.get("external_id"))), None)
         if record is None:
@@ -237,8 +196,6 @@ class Views:
         user = str(p.get("user_id") or "")
         if not user:
             return _invalid("[ERROR] missing required field: user_id")
-        if refused := view_error(p.get("view"), "home"):
-            return refused
         home = self._home.get(user)
         if p.get("hash") and (home is None or p["hash"] != home["hash"]):
             return {"ok": False, "error": "hash_conflict"}
@@ -248,8 +205,6 @@ class Views:
         return {"ok": True, "view": view}
 
     def _open(self, p: dict[str, Any], method: str) -> dict[str, Any]:
-        if refused := view_error(p.get("view"), "modal"):
-            return refused
         trigger = str(p.get("trigger_id") or p.get("interactivity_pointer") or "")
         if error := self._trigger_error(trigger):
             return {"ok": False, "error": error}

@@ -12,11 +12,12 @@ import json
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import aiohttp
 
 from bot.render.form import ACTION as FORM_ACTION
+from devkit.fake_slack import blockkit
 
 
 def sign(secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:
@@ -123,15 +124,43 @@ def app_home_opened(user_id: str, *, tab: str = "home", team_id: str = "T1") -> 
 async def post_signed(
     url: str, body: str, secret: str, *, timestamp: int | None = None, session: aiohttp.ClientSession | None = None
 ) -> tuple[int, str, float]:
+    """Deliver ``body`` as Slack would; (HTTP status, the ack's body as Slack takes it, seconds). An ack Slack
+    refuses (blocks it refuses in a slash command's answer, errors keyed to no input of a form) comes back as
+    Slack's error instead (``ack_refusal``): the user never sees that ack."""
     own = session is None
     client = session or aiohttp.ClientSession()
     started = time.monotonic()
     try:
         async with client.post(url, data=body.encode(), headers=sign(secret, body, timestamp)) as res:
-            return res.status, await res.text(), time.monotonic() - started
+            status, ack = res.status, await res.text()
     finally:
         if own:
             await client.close()
+    refused = ack_refusal(body, ack) if status == 200 else None
+    return status, json.dumps(refused) if refused else ack, time.monotonic() - started
+
+
+def ack_refusal(request_body: str, ack: str) -> dict[str, Any] | None:
+    """What Slack does with an app's ack: a slash command's answer is a message (blockkit.message_problems: else
+    ``invalid_command_response``); a form's answer is checked against the submitted view
+    (blockkit.view_submission_ack_problems). None when Slack takes it."""
+    if not ack.strip() or request_body.startswith("{"):  # nothing to show, or an event (its ack has no body)
+        return None
+    form = dict(parse_qsl(request_body))
+    try:
+        answer = json.loads(ack)
+    except ValueError:  # plain text: a slash command's answer as text
+        return None
+    if "command" in form:
+        problems = blockkit.message_problems(answer) if isinstance(answer, dict) else ["[ERROR] must be an object"]
+        return {"ok": False, "error": "invalid_command_response",
+                "response_metadata": {"messages": problems}} if problems else None
+    payload = json.loads(form.get("payload", "{}"))
+    if payload.get("type") == "view_submission":
+        problems = blockkit.view_submission_ack_problems(answer, payload.get("view") or {})
+        return {"ok": False, "error": "invalid_view_submission_response",
+                "response_metadata": {"messages": problems}} if problems else None
+    return None
 
 
 # -- a form, filled in as Slack submits it ---------------------------------------------------------------

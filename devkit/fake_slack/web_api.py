@@ -15,8 +15,9 @@ Like Slack, per workspace:
   HTTP 429, ``Retry-After: <whole seconds until a call would be allowed>``, ``{"ok": false, "error":
   "ratelimited"}``. A 429 is not an executed call: it goes to ``failed_calls``, never ``calls``; ``attempts``
   holds every request.
-- ``ok: false`` answers (HTTP 200) set up by ``archive``, ``kick``, ``delete_channel``, ``delete_message`` and
-  ``revoke_token``.
+- ``ok: false`` answers (HTTP 200) set up by ``archive``, ``kick``, ``delete_channel``, ``delete_message``,
+  ``without_the_app`` and ``revoke_token``; a DM the app did not open (conversations.open, or a post to a user
+  id) is a conversation it is not in: ``channel_not_found``.
 - tokens: the bot token works for every method but apps.connections.open, which takes only the app-level token. A
   workflow token (``xwfp-…``, from ``issue_workflow_token(execution_id)``) works like the bot token, except that
   functions.completeSuccess/completeError accept it only for its own execution (others answer ``access_denied``),
@@ -43,6 +44,7 @@ from typing import Any
 
 from aiohttp import web
 
+from devkit.fake_slack import blockkit
 from devkit.fake_slack.limits import RateLimiter, SlackLimits, Views
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,7 @@ JSON_FIELDS = ("blocks", "metadata", "attachments", "files", "view", "outputs")
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 WRITES = ("chat.postMessage", "chat.update", "chat.postEphemeral")
 READS = ("conversations.history", "conversations.replies")
+VIEWS = ("views.open", "views.push", "views.update", "views.publish")
 UPLOAD = "files.completeUploadExternal"
 PERSISTED = (*WRITES, UPLOAD)  # methods whose success changes what ``state_path`` keeps
 
@@ -94,6 +97,7 @@ class FakeSlack:
         self.failed_calls: list[ApiCall] = []  # refused with an HTTP error (429, 5xx): not executed
         self.attempts: list[ApiCall] = []  # every request to /api/, executed or not
         self.responses: list[dict[str, Any]] = []  # bodies posted to response URLs, plus "key"
+        self.refused_responses: list[dict[str, Any]] = []  # ... that Slack would refuse, plus their "problems"
         self.files: list[dict[str, Any]] = []  # completed uploads
         self.users: dict[str, str] = {"U1": "alice", "UBOT": "fanout"}  # users.info names; others get id.lower()
         self._views = Views(wall_clock)
@@ -127,7 +131,8 @@ class FakeSlack:
         self._revoked = False
         self._workflow_tokens: dict[str, str] = {}  # token -> function execution id
         self._expired_tokens: set[str] = set()
-        self._open_dms: set[str] = set()
+        self._open_dms: set[str] = set()  # the app's DMs with users (and group DMs it opened)
+        self._without_the_app: set[str] = set()  # private conversations the app is not in
 
     # -- server lifecycle -------------------------------------------------------------------------------------
 
@@ -243,7 +248,8 @@ class FakeSlack:
         """Forget everything recorded, the rate-limit counts and the workspace's state (archived channels, revoked
         token, views...); with ``state_path``, the file is emptied too. Timestamps keep increasing, so they stay
         unique across resets."""
-        for store in (self.calls, self.failed_calls, self.attempts, self.responses, self.files, self._messages):
+        for store in (self.calls, self.failed_calls, self.attempts, self.responses, self.refused_responses, self.files,
+                      self._messages):
             store.clear()
         for mapping in (self._uploads, self._failures, self._stalls, self.function_results):
             mapping.clear()
@@ -265,6 +271,8 @@ class FakeSlack:
         lines += [f"failed_calls: {[c.method for c in self.failed_calls]}", f"messages ({len(self._messages)}):"]
         lines += [f"  {m.channel} {m.ts} thread={m.thread_ts} {m.text[:120]!r}" for m in self._messages[-last:]]
         lines += [f"responses: {json.dumps(self.responses[-last:], default=str)[:1500]}"]
+        if self.refused_responses:
+            lines += [f"refused responses: {json.dumps(self.refused_responses[-last:], default=str)[:1500]}"]
         lines += [f"files: {[(f['filename'], f['channel_id'], f['thread_ts']) for f in self.files]}"]
         if self.views or self.home_tabs:
             lines += [f"views: {[v['id'] for v in self.views]} home tabs: {sorted(self.home_tabs)}"]
@@ -291,6 +299,11 @@ class FakeSlack:
             raise KeyError(f"no message {ts} in {channel}")
         self._messages.remove(message)
         self._save()
+
+    def without_the_app(self, channel: str) -> None:
+        """A private conversation the app is not in (a private channel, a group DM of other people): Slack answers
+        ``channel_not_found``, as for one that does not exist. (A DM the app did not open is one already.)"""
+        self._without_the_app.add(channel)
 
     def revoke_token(self) -> None:
         """Every method answers ``token_revoked`` (the app was uninstalled) until ``restore_token()``."""
@@ -358,7 +371,10 @@ class FakeSlack:
             self.failed_calls.append(call)
             return _ratelimited(wait)
         self.calls.append(call)
-        result = self._refusal(method, params) or self._handlers.get(method, _unknown_method)(params)
+        result = (self._refusal(method, params) or _invalid(method, params)
+                  or self._handlers.get(method, _unknown_method)(params))
+        if result.get("ok") and (warnings := blockkit.message_warnings(params) if method in WRITES else []):
+            result = {**result, "warning": ",".join(warnings), "response_metadata": {"warnings": warnings}}
         if not result.get("ok"):
             call.error = str(result.get("error"))
         elif method in PERSISTED:
@@ -414,8 +430,11 @@ class FakeSlack:
         upload = method == UPLOAD
         if not channel or not (upload or method in WRITES or method in READS):
             return None
+        if method == "chat.postMessage" and str(p.get("channel") or "").startswith(("U", "W")):
+            self._open_dms.add(channel)  # posting to a user id opens the app's DM with them
         error = None
-        if channel in self._deleted:
+        outside = channel in self._without_the_app or (channel.startswith("D") and channel not in self._open_dms)
+        if channel in self._deleted or outside:  # Slack says a conversation the app is not in does not exist
             error = "invalid_channel" if upload else "channel_not_found"
         elif channel in self._kicked:
             error = "posting_to_channel_denied" if upload else "not_in_channel"
@@ -436,6 +455,9 @@ class FakeSlack:
 
     async def _respond(self, request: web.Request) -> web.Response:
         body = await _read_body(request)
+        if problems := blockkit.message_problems(body):  # as Slack's webhooks: HTTP 400, and nothing shown
+            self.refused_responses.append({"key": request.match_info["key"], **body, "problems": problems})
+            return web.Response(status=400, text="invalid_blocks")
         self.responses.append({"key": request.match_info["key"], **body})
         if self.on_call is not None:  # the console prints ephemeral answers too
             self.on_call(ApiCall("response_url", body, "", self.clock()))
@@ -468,13 +490,10 @@ class FakeSlack:
                 "user_id": "UBOT", "bot_id": "BBOT", "is_enterprise_install": False}
 
     def _post_message(self, p: dict[str, Any]) -> dict[str, Any]:
-        if not p.get("channel"):
-            return {"ok": False, "error": "channel_not_found"}
-        if not p.get("text") and not p.get("blocks"):
-            return {"ok": False, "error": "no_text"}
         thread_ts = str(p["thread_ts"]) if p.get("thread_ts") else None
-        m = PostedMessage(_dm_channel(str(p["channel"])), self._next_ts(), str(p.get("text") or ""),
-                          list(p.get("blocks") or []), thread_ts, p.get("metadata"))
+        text = blockkit.truncated_text(str(p.get("text") or ""))
+        m = PostedMessage(_dm_channel(str(p["channel"])), self._next_ts(), text, list(p.get("blocks") or []), thread_ts,
+                          p.get("metadata"))
         self._messages.append(m)
         return {"ok": True, "channel": m.channel, "ts": m.ts, "message": self._render(m)}
 
@@ -483,15 +502,13 @@ class FakeSlack:
         if m is None:
             return {"ok": False, "error": "message_not_found"}
         # Like Slack: an omitted field keeps its old value; blocks=[] clears the blocks.
-        m.text = str(p["text"]) if p.get("text") is not None else m.text
+        m.text = blockkit.truncated_text(str(p["text"])) if p.get("text") is not None else m.text
         m.blocks = list(p["blocks"]) if p.get("blocks") is not None else m.blocks
         m.metadata = p["metadata"] if p.get("metadata") is not None else m.metadata
         m.updates += 1
         return {"ok": True, "channel": m.channel, "ts": m.ts, "text": m.text, "message": self._render(m)}
 
     def _post_ephemeral(self, p: dict[str, Any]) -> dict[str, Any]:
-        if not p.get("channel") or not p.get("user"):
-            return {"ok": False, "error": "user_not_found" if p.get("channel") else "channel_not_found"}
         return {"ok": True, "message_ts": self._next_ts()}
 
     def _replies(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -589,6 +606,22 @@ class FakeSlack:
             return {"ok": False, "error": "function_execution_not_found"}
         self.function_results[execution] = {"ok": success, "outputs" if success else "error": outcome}
         return {"ok": True}
+
+
+def _invalid(method: str, params: dict[str, Any]) -> dict[str, Any] | None:
+    """What Slack answers a call it refuses for its arguments or its payload: a missing argument gets the
+    method's own error, a wrong type invalid_arguments (blockkit.argument_problem); blocks it refuses
+    invalid_blocks (chat.*), a view it refuses invalid_arguments or view_too_large (views.*)."""
+    if (answer := blockkit.argument_problem(method, params)) is not None:
+        return answer
+    if method in WRITES and (problems := blockkit.message_problems(params)):
+        return blockkit.chat_refusal(problems)
+    if method in VIEWS and params.get("view") is not None:
+        if blockkit.view_size_too_large(params["view"]):
+            return {"ok": False, "error": "view_too_large"}
+        if problems := blockkit.view_problems(params["view"], "home" if method == "views.publish" else "modal"):
+            return blockkit.views_refusal(problems)
+    return None
 
 
 async def _read_body(request: web.Request) -> dict[str, Any]:
