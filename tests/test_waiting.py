@@ -29,12 +29,12 @@ from temporalio.service import RPCError, RPCStatusCode
 from bot.operations.approvals import DECIDE_BUDGET_S
 from bot.reporting.reporter import CALL
 from bot.runs.info import reporter_id
-from devkit.fake_slack.requests import function_executed, post_signed, slash_command_body
+from devkit.fake_slack.requests import post_signed, slash_command_body
 from devkit.fake_slack.web_api import FakeSlack, PostedMessage, SlackLimits
 from runtime import search_attributes as sa
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET, BotUnderTest, serve_bot, settings_for_tests
 from tests.processes import start_bot, start_worker
-from tests.slack_asks import click, command, new_channel, send, text_of
+from tests.slack_asks import click, command, new_channel, run_step, send, text_of
 
 SCHEDULE_ID = re.compile(r"fanout-sch-[0-9a-f]{10}")
 
@@ -325,15 +325,6 @@ async def test_an_approval_after_a_bot_restart_while_the_worker_is_down(fake_sla
 
 
 # -- the Workflow Builder step ----------------------------------------------------------------------------------
-
-
-async def run_step(bot: BotUnderTest, inputs: dict[str, Any], url: str | None = None) -> str:
-    execution = f"Fx{uuid.uuid4().hex[:10].upper()}"
-    body = function_executed("fanout_run", inputs, execution_id=execution,
-                             bot_access_token=bot.fake.issue_workflow_token(execution))
-    status, _, elapsed = await post_signed(url or bot.url, body, SIGNING_SECRET)
-    assert status == 200 and elapsed < 3.0
-    return execution
 
 
 async def test_a_step_runs_in_its_channel_and_completes_with_its_outputs(bot: BotUnderTest, client: Client):

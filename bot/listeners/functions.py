@@ -18,6 +18,7 @@ from slack_bolt.context.fail.async_fail import AsyncFail
 from bot.language.grammar import ParseError, RunCommand
 from bot.mrkdwn import mrkdwn_to_text
 from bot.operations.operations import Operations
+from bot.operations.permissions import direct_message
 
 log = logging.getLogger("fanout.bot")
 
@@ -39,6 +40,9 @@ def step_text(inputs: dict[str, Any]) -> str:
 async def run_a_fanout(inputs: dict[str, Any], fail: AsyncFail, body: dict[str, Any], ops: Operations) -> None:
     event = body.get("event") or {}
     channel_id = str(inputs.get("channel_id") or "")
+    if kind := direct_message(channel_id):
+        await fail(f"/fanout runs in a channel, and the step's channel is {kind}: pick a channel @fanout is in.")
+        return
     if ops.settings.allowed_channels and channel_id not in ops.settings.allowed_channels:
         await fail("/fanout is not enabled in that channel (FANOUT_ALLOWED_CHANNELS).")
         return

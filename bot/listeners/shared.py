@@ -27,7 +27,7 @@ log = logging.getLogger("fanout.bot")
 def command_caller(command: dict[str, Any]) -> Caller:
     """Who typed a slash command, where."""
     return Caller(user_id=str(command.get("user_id", "")), team_id=str(command.get("team_id", "")),
-                  channel_id=str(command.get("channel_id", "")))
+                  channel_id=str(command.get("channel_id", "")), channel_name=str(command.get("channel_name", "")))
 
 
 def click_caller(body: dict[str, Any]) -> Caller:

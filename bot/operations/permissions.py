@@ -3,6 +3,10 @@ schedule (FANOUT_CANCEL_POLICY). Users and channels are matched on Slack ids, ne
 
 The terminal CLI's user has the namespace already (they can reach Temporal): the allow-lists and the cancel
 policy are Slack's, and do not apply to them.
+
+/fanout runs in channels (public or private) only. A direct message or a group DM is refused, saying where to run
+it: the bot cannot post in a DM between other people or a group DM it is not in, and reading its own DMs' history
+(the retried post's check) would need the ``im:history`` scope, which the app does not ask for.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ class Caller:
     user_id: str
     team_id: str = ""
     channel_id: str = ""
+    channel_name: str = ""  # as a slash command gives it: "directmessage" and "mpdm-…" name DMs and group DMs
     terminal: bool = False
 
     @classmethod
@@ -37,10 +42,23 @@ def login() -> str:
         return str(os.getuid())
 
 
+def direct_message(channel_id: str, channel_name: str = "") -> str | None:
+    """What kind of direct conversation this is ("a direct message", "a group DM"), or None for a channel. A DM's
+    id starts with D; a group DM's id looks like a private channel's, so only its name (``mpdm-…``) tells."""
+    if channel_id.startswith("D") or channel_name == "directmessage":
+        return "a direct message"
+    if channel_name.startswith("mpdm-"):
+        return "a group DM"
+    return None
+
+
 def refusal(settings: Settings, caller: Caller) -> str | None:
     """Why this user may not use /fanout here, or None. Empty allow-lists mean everyone."""
     if caller.terminal:
         return None
+    if kind := direct_message(caller.channel_id, caller.channel_name):
+        return (f"/fanout runs in a channel, and this is {kind}. Type it in a channel where @fanout is a member "
+                "(`/invite @fanout` adds it), or use the *Start a fan-out* shortcut and pick a channel.")
     if settings.allowed_channels and caller.channel_id not in settings.allowed_channels:
         return "/fanout is not enabled in this channel (FANOUT_ALLOWED_CHANNELS)."
     if settings.allowed_users and caller.user_id not in settings.allowed_users:

@@ -119,3 +119,14 @@ async def test_a_refusal_from_the_operation_is_private() -> None:
     ops = RecordingOperations(journal, answers={"runs.run": refused("You have 3 runs going")})
     await send("1 2 3", ops)
     assert journal.names() == ["ack", "runs.run", "respond"] and "3 runs going" in text_of(journal.first("respond"))
+
+
+async def test_a_dm_or_group_dm_is_refused_in_the_ack_whatever_the_command() -> None:
+    for fields in ({"channel_id": "D1", "channel_name": "directmessage"},
+                   {"channel_id": "G1", "channel_name": "mpdm-alice--bob--carol-1"}):
+        for text in ("1 2 3", "", "help", "list"):
+            journal, _ = await send(text, **fields)
+            assert journal.names() == ["ack"], (fields, text)  # no form opened, no operation called
+            assert "runs in a channel" in text_of(journal.entries[0]), (fields, text)
+    journal, _ = await send("1 2 3", channel_id="G2", channel_name="privategroup")  # a private channel
+    assert journal.names() == ["ack", "runs.run"]
