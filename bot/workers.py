@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -29,7 +28,7 @@ from bot.reporting.reporter import ReporterWorkflow
 from bot.settings import Settings
 from bot.slack.calls import SlackHealth
 from bot.slack.clients import activity_client
-from runtime import search_attributes as sa
+from runtime.serving import ServedWorkers
 
 log = logging.getLogger("fanout.service")
 
@@ -68,35 +67,30 @@ def build_workers(client: Client, settings: Settings, workflow_queue: str, repor
 
 @dataclass
 class BotWorkers:
-    """Runs the bot's workers once Temporal is reachable (the bot answers commands meanwhile)."""
+    """Runs the bot's workers once Temporal can take them (the bot answers commands meanwhile)."""
 
     settings: Settings
     workflow_queue: str
     team_id: str
     connect: Any  # async () -> Client: the workers' client, with patient retries
     health: SlackHealth = field(default_factory=SlackHealth)
-    running: bool = False
+    _served: ServedWorkers | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._served is not None and self._served.running
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Until ``stop``: connect (retrying), check the search attributes (ConfigError if missing), then
-        serve. Workers finish their in-flight tasks on the way out."""
-        connecting = asyncio.ensure_future(self.connect())
-        stopping = asyncio.ensure_future(stop.wait())
-        await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        if not connecting.done():
-            connecting.cancel()
-            return
-        stopping.cancel()
-        client: Client = connecting.result()
-        await sa.check(client)
+        """Until ``stop``: start the workers whenever Temporal can take them (runtime.serving: ConfigError for a
+        namespace that does not exist or lacks the search attributes), then serve. Workers finish their
+        in-flight tasks on the way out."""
         slack = activity_client(self.settings.slack_bot_token, self.settings.slack_api_url)
         report = SlackReport(slack, self.health)
         home = HomeActivities(slack, self.health, self.settings.temporal_ui_url, self.settings.scenarios)
-        async with AsyncExitStack() as stack:
-            for worker in build_workers(client, self.settings, self.workflow_queue, report, home):
-                await stack.enter_async_context(worker)
-            self.running = True
+
+        def build(client: Client) -> list[Worker]:
             log.info("bot workers on %s (+ .%s)", self.workflow_queue, ", .".join(queues.GROUPS))
-            await stop.wait()
-            log.info("shutting down workers: finishing in-flight tasks")
-        self.running = False
+            return build_workers(client, self.settings, self.workflow_queue, report, home)
+
+        self._served = ServedWorkers("the bot's workers", self.connect, build)
+        await self._served.serve(stop)

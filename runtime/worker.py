@@ -11,14 +11,15 @@ Child types of installed plugins (entry points ``fanout.children``, runtime.plug
 on its own task queue; a plugin that does not load stops the worker at start.
 
 Stops cleanly on SIGTERM/SIGINT: the worker finishes in-flight workflow tasks, logs "worker stopped"
-and exits 0. Configuration problems print one line and exit 2.
+and exits 0. While Temporal cannot be reached it keeps trying to start (runtime.serving). Configuration
+problems (a namespace that does not exist, missing search attributes, a plugin that does not load) print one
+line and exit 2.
 """
 
 from __future__ import annotations
 
 import asyncio
 import compileall
-import contextlib
 import inspect
 import logging
 import os
@@ -34,7 +35,6 @@ from temporalio.worker.workflow_sandbox import (
 )
 from temporalio.workflow import NondeterminismError
 
-from runtime import search_attributes
 from runtime.config import ConfigError, metrics_bind_address, task_queue
 from runtime.logs import run_service
 from runtime.plugins import (
@@ -46,6 +46,7 @@ from runtime.plugins import (
     load_plugins,
     names_identity,
 )
+from runtime.serving import ServedWorkers
 from runtime.temporal import TemporalUnavailable, connect, connect_config, describe, process_runtime
 from workflows.batch import BatchWorkflow
 from workflows.child import ChildWorkflow
@@ -137,26 +138,18 @@ async def run_worker() -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     log.info("connecting to Temporal at %s", describe(config))
-    connecting = asyncio.ensure_future(connect(wait=True, config=config, runtime=runtime))
-    stopping = asyncio.ensure_future(stop.wait())
-    await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
-    if not connecting.done():  # asked to stop while Temporal was still unreachable
-        connecting.cancel()
-        log.info("worker stopped (never connected)")
+
+    def build(client: Client) -> list[Worker]:
+        log.info("worker listening on task queue %s", queue)
+        if children:
+            log.info("child types of plugins: %s", ", ".join(f"{c.name} (queue {child_queue(queue, c.name)})"
+                                                              for c in children))
+        return [build_worker(client, queue), *plugin_workers(client, queue, children)]
+
+    served = ServedWorkers("the worker", lambda: connect(wait=True, config=config, runtime=runtime), build)
+    if await served.serve(stop) is None:  # asked to stop before the workers ever ran
+        log.info("worker stopped (never started)")
         return
-    stopping.cancel()
-    client = connecting.result()
-    await search_attributes.check(client)  # the bot finds runs by them: refuse to run on a namespace without
-    workers = [build_worker(client, queue), *plugin_workers(client, queue, children)]
-    log.info("worker listening on task queue %s", queue)
-    if children:
-        log.info("child types of plugins: %s", ", ".join(f"{c.name} (queue {child_queue(queue, c.name)})"
-                                                          for c in children))
-    async with contextlib.AsyncExitStack() as running:
-        for worker in workers:
-            await running.enter_async_context(worker)
-        await stop.wait()
-        log.info("shutting down: finishing in-flight tasks")
     log.info("worker stopped")
 
 
