@@ -6,7 +6,8 @@
   here, 20 activities on a 40/min queue took 47 s instead of 28 s, the last ones one every 6 s, and final
   edits of a busy workshop waited up to a minute. With one partition the Slack queues keep their budgets
   exactly; on a one-node dev server the fan-out is also faster (1,000 children: 22.6 s -> 16.4 s, measured
-  side by side on this machine). A cluster sets the same per queue in its dynamic config (README).
+  side by side on this machine). A cluster sets the same per queue in its dynamic config
+  (docs/operations.md, "Task-queue partitions").
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ so nothing else goes in them.
 
 A namespace needs them registered once: the dev server of ``make dev`` and of the tests passes
 ``--search-attribute`` (devkit.temporal_server); a self-hosted cluster needs ``temporal operator
-search-attribute create`` and Temporal Cloud its UI or ``tcld`` (README, "Search attributes").
+search-attribute create`` and Temporal Cloud its UI or ``tcld`` (docs/configuration.md, "Search attributes").
 The bot and the worker check at start that they exist (``missing``).
 """
 

@@ -341,7 +341,7 @@ async def test_a_step_runs_in_its_channel_and_completes_with_its_outputs(bot: Bo
         "summary_link": f"https://fake.slack.com/archives/{channel}/p{summary.ts.replace('.', '')}"
                         f"?thread_ts={message.ts}"}
     [completion] = fake.calls_to("functions.completeSuccess")[-1:]
-    assert completion.token == BOT_TOKEN  # not the step's short-lived token: see README
+    assert completion.token == BOT_TOKEN  # not the step's short-lived token: see docs/using.md
     _, memo = await reporter_state(client, run_id_in(message))
     assert memo["slack_user"] == "" and memo["slack_channel"] == channel
 

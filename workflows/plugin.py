@@ -1,7 +1,7 @@
 """A team's own child types: the plugin API, and the child workflow that runs an activity-backed one.
 
 A package adds child types through the entry point group ``fanout.children``, each naming a ``ChildType``
-(README, "Add your own child workflow"). A child type is either
+(docs/plugins.md). A child type is either
 
 - an **activity** (``@activity.defn async def f(value: int) -> JSON``): the project runs it inside a
   ``PluginChildWorkflow`` per value, so every value is still a child workflow the UI shows, with
