@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bot.catalog import Scenario
 from bot.language.scenario_file import ScenarioError, load_scenarios
-from bot.queues import GROUPS, SlackBudget, default_per_minute
+from bot.queues import GROUPS, SlackBudget
 from runtime.config import ConfigError, choice, log_level, seconds, slack_ids, task_queue, whole_number
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -26,18 +26,19 @@ CANCEL_POLICIES = ("starter", "channel")
 
 
 def slack_budget() -> SlackBudget:
-    """FANOUT_SLACK_<GROUP>_PER_MINUTE: activities per minute on each Slack queue (bot.queues)."""
+    """FANOUT_SLACK_<GROUP>_PER_MINUTE: activities per minute on each Slack queue, and
+    FANOUT_SLACK_POSTS_PER_CHANNEL_PER_MINUTE: posts per minute to one channel (bot.queues)."""
     values = {}
-    for group in GROUPS:
-        name = f"FANOUT_SLACK_{group.upper()}_PER_MINUTE"
+    for field_name in [*GROUPS, "posts_per_channel"]:
+        name = f"FANOUT_SLACK_{field_name.upper()}_PER_MINUTE"
         raw = os.environ.get(name, "").strip()
         try:
-            value = float(raw) if raw else default_per_minute(group)
+            value = float(raw) if raw else float(getattr(SlackBudget, field_name))
         except ValueError:
             raise ConfigError(f"{name} must be a number of calls per minute, got {raw!r}") from None
         if value <= 0:
             raise ConfigError(f"{name} must be more than 0, got {raw!r}")
-        values[group] = value
+        values[field_name] = value
     return SlackBudget(**values)
 
 

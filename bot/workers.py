@@ -14,7 +14,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import RateLimit
+from temporalio.api.workflowservice.v1 import UpdateTaskQueueConfigRequest
 from temporalio.client import Client
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -28,7 +32,7 @@ from bot.reporting.reporter import ReporterWorkflow
 from bot.settings import Settings
 from bot.slack.calls import SlackHealth
 from bot.slack.clients import activity_client
-from runtime.serving import ServedWorkers
+from runtime.serving import ServedWorkers, unreachable
 
 log = logging.getLogger("fanout.service")
 
@@ -65,6 +69,29 @@ def build_workers(client: Client, settings: Settings, workflow_queue: str, repor
     ]
 
 
+async def pace_posts_per_channel(client: Client, posts_queue: str, per_minute: float) -> None:
+    """Each channel's posts at Slack's pace: the posts queue's rate limit per fairness key (each post's channel),
+    set in Temporal's TaskQueueConfig. Temporal keeps it (server-side, for every replica, across restarts); setting
+    it again as each replica starts is harmless. A Temporal that does not offer it (an older server, a key without
+    the permission) leaves the posts under the workspace budget alone, and the log says how to set it."""
+    request = UpdateTaskQueueConfigRequest(
+        namespace=client.namespace, identity=client.identity, task_queue=posts_queue,
+        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+        update_fairness_key_rate_limit_default=UpdateTaskQueueConfigRequest.RateLimitUpdate(
+            rate_limit=RateLimit(requests_per_second=per_minute / 60.0),
+            reason="Slack: about one chat.postMessage per second per channel (fanout)"))
+    try:
+        await client.workflow_service.update_task_queue_config(request, timeout=timedelta(seconds=10))
+    except RPCError as err:
+        if unreachable(err):
+            raise
+        log.warning("posts are not paced per channel (%s: %s); set it with: temporal task-queue config set "
+                    "--task-queue %s --task-queue-type activity --fairness-key-rps-limit-default %.3f",
+                    err.status.name, err.message, posts_queue, per_minute / 60.0)
+        return
+    log.info("posts to each channel at most %.2f/s (queue %s)", per_minute / 60.0, posts_queue)
+
+
 @dataclass
 class BotWorkers:
     """Runs the bot's workers once Temporal can take them (the bot answers commands meanwhile)."""
@@ -89,8 +116,14 @@ class BotWorkers:
         home = HomeActivities(slack, self.health, self.settings.temporal_ui_url, self.settings.scenarios)
 
         def build(client: Client) -> list[Worker]:
-            log.info("bot workers on %s (+ .%s)", self.workflow_queue, ", .".join(queues.GROUPS))
             return build_workers(client, self.settings, self.workflow_queue, report, home)
 
-        self._served = ServedWorkers("the bot's workers", self.connect, build)
+        def running() -> None:
+            log.info("bot workers on %s (+ .%s)", self.workflow_queue, ", .".join(queues.GROUPS))
+
+        async def setup(client: Client) -> None:
+            await pace_posts_per_channel(client, queues.activity_queue(self.workflow_queue, queues.POSTS),
+                                         self.settings.slack_budget.posts_per_channel)
+
+        self._served = ServedWorkers("the bot's workers", self.connect, build, running, setup)
         await self._served.serve(stop)

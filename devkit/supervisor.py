@@ -200,7 +200,7 @@ def start_temporal(args: argparse.Namespace, env: dict[str, str], children: list
         return
     cmd = [temporal_binary(), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port)]
     cmd += ["--ui-port", str(args.ui_port), "--db-filename", str(args.data_dir / "temporal.db"), "--log-level", "warn"]
-    cmd += temporal_server.args()  # our search attributes (on every namespace it creates), one partition per queue
+    cmd += temporal_server.args()  # our search attributes (on every namespace it creates), one partition, fairness
     if namespace != "default":
         cmd += ["--namespace", namespace]
     log = args.data_dir / "temporal.log"

@@ -8,6 +8,9 @@
   exactly; on a one-node dev server the fan-out is also faster (1,000 children: 22.6 s -> 16.4 s, measured
   side by side on this machine). A cluster sets the same per queue in its dynamic config
   (docs/operations.md, "Task-queue partitions").
+- Fairness in matching. The bot puts each post's channel on it as its fairness key, with a rate limit per key on
+  the posts queue (bot.queues), so each channel's posts go at Slack's ~1 per second while the other channels'
+  share the workspace's budget fairly instead of waiting behind a busy one.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from runtime import search_attributes as sa
 
 ONE_PARTITION = ["--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
                  "--dynamic-config-value", "matching.numTaskqueueWritePartitions=1"]
+FAIRNESS = ["--dynamic-config-value", "matching.enableFairness=true"]
+MATCHING = ONE_PARTITION + FAIRNESS  # how the server hands out tasks: what every dev server of ours gets
 
 
 def search_attribute_args() -> list[str]:
@@ -26,5 +31,5 @@ def search_attribute_args() -> list[str]:
 
 
 def args() -> list[str]:
-    """``temporal server start-dev`` arguments: the search attributes and one partition per queue."""
-    return search_attribute_args() + ONE_PARTITION
+    """``temporal server start-dev`` arguments: the search attributes, one partition per queue, fairness."""
+    return search_attribute_args() + MATCHING

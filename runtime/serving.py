@@ -79,14 +79,18 @@ async def probe(client: Client) -> None:
 
 class ServedWorkers:
     """One process's workers: ``serve(stop)`` connects (``connect`` keeps trying), probes the namespace, checks
-    the search attributes, builds the workers (``build``) and runs them until ``stop``, starting over after an
-    outage at start-up. ``running`` is true while every worker polls."""
+    the search attributes, sets up what the workers need of Temporal (``setup``, if any), builds the workers
+    (``build``) and runs them until ``stop``, starting over after an outage at start-up. ``running`` is true
+    while every worker polls; ``on_running`` is called each time they all do."""
 
     def __init__(self, what: str, connect: Callable[[], Awaitable[Client]],
-                 build: Callable[[Client], list[Worker]]) -> None:
+                 build: Callable[[Client], list[Worker]], on_running: Callable[[], None],
+                 setup: Callable[[Client], Awaitable[None]] | None = None) -> None:
         self.what = what
         self._connect = connect
         self._build = build
+        self._on_running = on_running
+        self._setup = setup
         self._workers: list[Worker] = []
 
     @property
@@ -104,6 +108,8 @@ class ServedWorkers:
                 await probe(client)
                 try:
                     await search_attributes.check(client)
+                    if self._setup is not None:
+                        await self._setup(client)
                 except RPCError as err:
                     if not unreachable(err):
                         raise
@@ -132,6 +138,12 @@ class ServedWorkers:
         runs = {asyncio.ensure_future(w.run()): w for w in self._workers}
         stopping = asyncio.ensure_future(stop.wait())
         try:
+            while not self.running:  # each worker first validates (the SDK describes the namespace), then polls
+                done, _ = await asyncio.wait({*runs, stopping}, timeout=0.05, return_when=asyncio.FIRST_COMPLETED)
+                if done:
+                    break
+            else:
+                self._on_running()
             done, _ = await asyncio.wait({*runs, stopping}, return_when=asyncio.FIRST_COMPLETED)
             failed = next((t for t in done if t is not stopping and t.exception() is not None), None)
         finally:

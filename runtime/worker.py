@@ -140,13 +140,15 @@ async def run_worker() -> None:
     log.info("connecting to Temporal at %s", describe(config))
 
     def build(client: Client) -> list[Worker]:
+        return [build_worker(client, queue), *plugin_workers(client, queue, children)]
+
+    def running() -> None:
         log.info("worker listening on task queue %s", queue)
         if children:
             log.info("child types of plugins: %s", ", ".join(f"{c.name} (queue {child_queue(queue, c.name)})"
                                                               for c in children))
-        return [build_worker(client, queue), *plugin_workers(client, queue, children)]
 
-    served = ServedWorkers("the worker", lambda: connect(wait=True, config=config, runtime=runtime), build)
+    served = ServedWorkers("the worker", lambda: connect(wait=True, config=config, runtime=runtime), build, running)
     if await served.serve(stop) is None:  # asked to stop before the workers ever ran
         log.info("worker stopped (never started)")
         return

@@ -11,7 +11,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,7 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from bot.settings import Settings
-from devkit.temporal_server import ONE_PARTITION
+from devkit.temporal_server import MATCHING
 from runtime import search_attributes
 from runtime.worker import WORKFLOW_RUNNER, WORKFLOWS
 
@@ -47,7 +47,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         ui=False,
         dev_server_log_level="error",
         search_attributes=list(search_attributes.ALL),  # registered on the dev server, as `make dev` does
-        dev_server_extra_args=ONE_PARTITION,  # one partition per queue, as `make dev` (devkit.temporal_server)
+        dev_server_extra_args=MATCHING,  # one partition per queue, fairness: as `make dev` (devkit.temporal_server)
     )
     try:
         yield env
@@ -107,8 +107,7 @@ def settings_for_tests(base_url: str, queue: str, **overrides: object) -> Settin
         progress_interval_s=0.5,
         log_level="INFO",
         environment=f"test-{uuid.uuid4().hex[:8]}",
-        slack_budget=replace(budget, **{g: getattr(budget, g) * TEST_SLACK_SCALE
-                                        for g in ("posts", "edits", "uploads", "views", "steps")}),
+        slack_budget=replace(budget, **{f.name: getattr(budget, f.name) * TEST_SLACK_SCALE for f in fields(budget)}),
         max_runs_per_user=0,
     )
     return replace(settings, **overrides)  # type: ignore[arg-type]

@@ -126,7 +126,7 @@ async def start_dev_server_on(ports: DevServerPorts | None = None, *, attempts: 
     """
     from temporalio.testing import WorkflowEnvironment
 
-    from devkit.temporal_server import ONE_PARTITION
+    from devkit.temporal_server import MATCHING
     from runtime.search_attributes import ALL
     from tests.conftest import temporal_cli
 
@@ -137,7 +137,7 @@ async def start_dev_server_on(ports: DevServerPorts | None = None, *, attempts: 
                 dev_server_existing_path=temporal_cli(), port=ports.grpc, ui=False, dev_server_log_level="error",
                 search_attributes=list(ALL), dev_server_startup_timeout=timedelta(seconds=startup_timeout_s),
                 dev_server_extra_args=["--http-port", str(ports.http), "--metrics-port", str(ports.metrics),
-                                       *ONE_PARTITION],
+                                       *MATCHING],
             )
             return env, ports
         except RuntimeError:  # "Failed starting Temporal dev server: ... did not start within ..." (it is killed)

@@ -8,9 +8,10 @@ interface is what tests/test_reliability.py uses.
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 
-from bot.queues import GROUPS, default_per_minute
+from bot.queues import SlackBudget
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET, TEST_SLACK_SCALE
 from tests.entrypoints import PYTHON, Service, child_env, free_port, wait_http
 
@@ -31,7 +32,8 @@ async def start_worker(temporal_address: str, queue: str, tmp_path: Path, name: 
 
 def budget_env(scale: float) -> dict[str, str]:
     """FANOUT_SLACK_*_PER_MINUTE: the default budget times ``scale`` (to match a fake Slack's SlackLimits.scaled)."""
-    return {f"FANOUT_SLACK_{group.upper()}_PER_MINUTE": str(default_per_minute(group) * scale) for group in GROUPS}
+    budget = SlackBudget()
+    return {f"FANOUT_SLACK_{f.name.upper()}_PER_MINUTE": str(getattr(budget, f.name) * scale) for f in fields(budget)}
 
 
 async def start_bot(

@@ -138,3 +138,21 @@ async def test_the_per_user_cap_holds_against_quick_commands(fake: FakeSlack, ta
         assert "Cancelling" in text_of(await command(bot, f"cancel {running[0]}", where, user="UCAP"))
         await client.get_workflow_handle(f"{running[0]}-slack").result()
         assert await start(bot, "1 --fail none", where, user="UCAP")
+
+
+async def test_a_run_stops_counting_against_the_cap_once_its_summary_is_out(fake: FakeSlack, task_queue: str,
+                                                                         temporal_address: str,
+                                                                         client: Client) -> None:
+    """Its final edit and files may still be on their way (here the timeline's upload hangs for 20 s): the run
+    shows "Finished" with its summary, so it is not "going" any more."""
+    where = new_channel()
+    settings = settings_for_tests(fake.base_url, task_queue, max_runs_per_user=1)
+    async with serve_bot(settings, fake, temporal_address) as bot:
+        fake.stall_next("files.completeUploadExternal", 20)
+        first = await start(bot, "1-12 --fail none", where, user="UCAP")  # 12 children: a timeline picture
+        await fake.wait_for(lambda: any((m.metadata or {}).get("event_type") == "fanout_summary"
+                                        for m in fake.messages(where)), timeout=15)
+        await fake.wait_for(lambda: bool(fake.calls_to("files.completeUploadExternal")), timeout=15)
+        reporter = await client.get_workflow_handle(f"{first}-slack").describe()
+        assert reporter.status == WorkflowExecutionStatus.RUNNING  # still uploading its timeline
+        assert await start(bot, "1 --fail none", where, user="UCAP")  # not refused: the first is finished

@@ -31,7 +31,8 @@ def test_every_shape_has_a_history() -> None:
             "reporter-expired", "reporter-withdrawn", "reporter-scheduled", "reporter-step", "plugin-values",
             "plugin-batched", "plugin-child-failed", "plugin-batch", "batched-10000", "batch-10000", "sharded-25",
             "shard-25", "batched-steps", "batch-steps", "cancelled-steps", "batch-cancelled-steps", "batched-retries",
-            "batch-retries", "values-unmarked", "child-failed-first-attempt"} <= names
+            "batch-retries", "values-unmarked", "child-failed-first-attempt", "reporter-small-run",
+            "reporter-pictured", "cancelled"} <= names
 
 
 def patches(name: str) -> set[str]:
@@ -76,6 +77,29 @@ def test_reporter_histories_from_before_and_after_the_home_patch() -> None:
     from bot.reporting.reporter import HOME_AND_STATS
 
     assert HOME_AND_STATS not in patches("reporter") and HOME_AND_STATS in patches("reporter-home-and-stats")
+
+
+def scheduled(name: str) -> list[tuple[str, str]]:
+    """(activity type, fairness key) of each activity the history scheduled."""
+    return [(e.activity_task_scheduled_event_attributes.activity_type.name,
+             e.activity_task_scheduled_event_attributes.priority.fairness_key)
+            for e in events(name) if e.HasField("activity_task_scheduled_event_attributes")]
+
+
+def test_reporter_histories_from_before_and_after_release_at_summary_and_files_wanted() -> None:
+    # Before: the quota released after the files, both uploads scheduled (each skipped itself when not wanted),
+    # posts without a fairness key. After: released once the summary is out, only the wanted uploads, and each
+    # post keyed by its channel. Both kinds replay.
+    from bot.reporting.reporter import FILES_WANTED, RELEASE_AT_SUMMARY
+
+    assert not {RELEASE_AT_SUMMARY, FILES_WANTED} & patches("reporter")
+    assert {"upload_timeline", "upload_csv"} <= {kind for kind, _ in scheduled("reporter")}
+    for name in ("reporter-small-run", "reporter-pictured"):
+        assert {RELEASE_AT_SUMMARY, FILES_WANTED} <= patches(name), name
+        posts = [key for kind, key in scheduled(name) if kind in ("post_run_message", "post_summary")]
+        assert posts == ["C1", "C1"], name
+    assert not {"upload_timeline", "upload_csv"} & {kind for kind, _ in scheduled("reporter-small-run")}
+    assert [kind for kind, _ in scheduled("reporter-pictured") if kind.startswith("upload")] == ["upload_timeline"]
 
 
 def starts_in_flight(name: str) -> tuple[int, bool]:

@@ -1,6 +1,7 @@
 """The names Temporal stores are frozen: a running workflow (or a recorded history) names its type, its handlers,
-its activities, task queues and ids, memo keys and search attributes, and a rename breaks it. They are listed in
-tests/stored_names.json; a change here is a decision (pin ``name=`` on whatever moves), not a side effect."""
+its activities, task queues and ids, memo keys, search attributes and patch ids, and a rename breaks it. They
+are listed in tests/stored_names.json; a change here is a decision (pin ``name=`` on whatever moves), not a side
+effect."""
 
 from __future__ import annotations
 
@@ -67,6 +68,22 @@ def child_id_schemes() -> list[str]:
     return sorted(set(re.findall(r'f"\{self\._root_id\}(-[a-z])\{', source)))
 
 
+def patch_ids() -> list[str]:
+    """The ids given to workflow.patched and workflow.deprecate_patch: a history's markers carry them."""
+    ids = set()
+    for path in sorted([*(ROOT / "bot").rglob("*.py"), *(ROOT / "workflows").rglob("*.py")]):
+        tree = ast.parse(path.read_text())
+        constants = {t.id: node.value.value for node in tree.body if isinstance(node, ast.Assign)
+                     and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+                     for t in node.targets if isinstance(t, ast.Name)}
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in ("patched", "deprecate_patch") and node.args):
+                arg = node.args[0]
+                ids.add(arg.value if isinstance(arg, ast.Constant) else constants[arg.id])  # type: ignore[attr-defined]
+    return sorted(ids)
+
+
 def current() -> dict[str, Any]:
     return {
         "workflows": workflow_names(),
@@ -82,6 +99,7 @@ def current() -> dict[str, Any]:
                 "quota": quota_id("Q", "U1"), "home": home_id("Q", "U1"), "stats": stats_id("Q", "2026-12-04")},
         "memo_keys": memo_keys(),
         "search_attributes": {key.name: sa.TYPE_NAME for key in sa.ALL},
+        "patches": patch_ids(),
     }
 
 
@@ -98,3 +116,4 @@ def test_the_check_sees_what_it_guards() -> None:
     assert {"cancel", "decide"} <= set(names["workflows"]["ReporterWorkflow"]["updates"])
     assert {"post_run_message", "post_summary", "record_stats", "fanout_catalog"} <= set(names["activities"])
     assert names["ids"]["children"] == ["-b", "-c", "-s"] and "cancelled_by" in names["memo_keys"]
+    assert {"home-and-stats", "bounded-child-starts", "batches-of-10000"} <= set(names["patches"])

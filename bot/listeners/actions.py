@@ -1,6 +1,7 @@
-"""Buttons (block_actions): Cancel and Open in Temporal UI on a run's message; Retry failed, Run again and Edit
-and run on its summary; Approve and Reject on a run waiting for an approval; New run (and each scenario) on the
-App Home and in the help. They obey the same allow-lists, channel rules and per-user cap as the command."""
+"""Buttons (block_actions): Cancel and Open in Temporal UI on a run's message; Retry failed, Run again, Edit
+and run and Timeline on its summary; Approve and Reject on a run waiting for an approval; New run (and each
+scenario) on the App Home and in the help. They obey the same allow-lists, channel rules and per-user cap as
+the command."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ def register(app: AsyncApp) -> None:
     app.action("fanout_reject")(reject_clicked)
     app.action("fanout_run_again")(run_again_clicked)
     app.action("fanout_edit_run")(edit_and_run_clicked)
+    app.action("fanout_timeline")(timeline_clicked)
     app.action(NEW_RUN_ACTIONS)(new_run_clicked)  # New run, and each scenario's button (each its own action_id)
 
 
@@ -52,6 +54,12 @@ async def retry_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespo
         thread_ts = message.get("thread_ts") or container.get("thread_ts") or message.get("ts", "")
         await answer(respond, "Retry failed", ops.runs.retry_failed(
             caller, action_value(body), thread_ts=str(thread_ts), trigger_id=str(body.get("trigger_id", ""))))
+
+
+async def timeline_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, ops: Operations) -> None:
+    await ack()
+    if caller := await _permitted(ops, body, respond):
+        await answer(respond, "Timeline", ops.runs.timeline(caller, action_value(body)))
 
 
 async def open_ui_clicked(ack: AsyncAck) -> None:

@@ -42,6 +42,7 @@ from workflows.model import FailedChild, FanoutResult, Progress
 __all__ = [
     "Message", "escape", "progress_bar", "format_duration", "format_percent", "failure_kind", "run_message",
     "summary_message", "failure_groups", "open_ui_buttons", "progress_lines", "stats_line", "timing_line",
+    "pictured", "TIMELINE_MIN_CHILDREN",
 ]
 
 LIST_SAMPLE = 1000  # never format more entries than this from any list
@@ -50,6 +51,16 @@ RESULT_SHOWN = 120  # characters of a team's JSON result shown per value (the CS
 ENDED = {"terminated": "terminated", "timed_out": "timed out", "failed": "failed", "canceled": "cancelled in Temporal",
          "not_started": "not started (its id is taken by another workflow)"}
 NEVER_RAN = {"rejected", "expired", "withdrawn"}  # runs that waited for an approval and never started
+# A run with fewer children gets no timeline picture in its thread: its summary lists every child with its
+# result, and a Timeline button shows the timeline privately, as text, on request. A picture costs ~135 ms of
+# the bot's CPU and a call of each of two Tier 4 files methods; a workshop's sixty 8-value runs would be sixty
+# uploads for pictures few open.
+TIMELINE_MIN_CHILDREN = 10
+
+
+def pictured(result: FanoutResult) -> bool:
+    """Whether the run's thread gets its timeline as a picture (bot.reporting: the upload)."""
+    return bool(result.spans) and result.total_children >= TIMELINE_MIN_CHILDREN
 
 
 
@@ -270,6 +281,8 @@ def summary_message(run: RunInfo, result: FanoutResult) -> Message:
     if run.in_slack and result.status != "not_started":
         buttons += [button("Run again", "fanout_run_again", value=run.workflow_id),
                     button("Edit and run", "fanout_edit_run", value=run.workflow_id)]
+    if result.spans and not pictured(result) and result.status not in ENDED:
+        buttons.append(button("Timeline", "fanout_timeline", value=run.workflow_id))
     tail: list[Block] = [actions(*buttons)] if buttons else []
     fixed = to_dicts(head + tail)
     budget = Budget(TOTAL_TEXT_MAX - text_length(fixed), MAX_BLOCKS - len(fixed) - 2)  # 2 dividers

@@ -26,7 +26,7 @@ from temporalio.service import RPCError
 from bot.files.csv_file import CSV_COLUMNS, csv_filename, wants_csv, write_csv
 from bot.files.timeline import format_secs, format_speedup, render_timeline_png, speedup
 from bot.render.blocks import Message
-from bot.render.run import run_message, summary_message
+from bot.render.run import pictured, run_message, summary_message
 from bot.reporting.payloads import (
     EditOutcome,
     EditProgress,
@@ -167,7 +167,7 @@ class SlackReport:
     @activity.defn
     async def upload_timeline(self, input: PostResult) -> None:
         run, result = input.run, input.result
-        if not result.spans or (maybe_done() and timeline_filename(run) in file_names(await self._thread(run))):
+        if not pictured(result) or (maybe_done() and timeline_filename(run) in file_names(await self._thread(run))):
             return
         try:
             png = await asyncio.to_thread(render_timeline_png, result, run.workflow_id)

@@ -46,8 +46,10 @@ from workflows.signals import tell
 
 with workflow.unsafe.imports_passed_through():
     from bot import queues
+    from bot.files.csv_file import wants_csv
     from bot.home.daily_stats import RunTotals, record_stats
     from bot.home.tab import home_id
+    from bot.render.run import pictured
     from bot.reporting.activities import SlackReport, pause_schedule
     from bot.reporting.payloads import (
         Approval,
@@ -71,6 +73,12 @@ with workflow.unsafe.imports_passed_through():
 EDITS_MAX = 500  # progress edits per run, at most (each is ~11 history events)
 
 HOME_AND_STATS = "home-and-stats"  # patch: the message ts in the memo, today's totals and the Home tab at close
+# patch: the run stops counting against its starter's cap once its summary is out (the final edit and the files
+# follow), not when its reporter is done: a run that shows "Finished" is not "going".
+RELEASE_AT_SUMMARY = "release-at-summary"
+# patch: a file is uploaded only where the run's thread wants it (a timeline picture for runs of at least
+# TIMELINE_MIN_CHILDREN children, a CSV above CSV_MIN_VALUES values); before, each upload ran and skipped itself.
+FILES_WANTED = "files-wanted"
 
 # Results the reporter makes up for a run that ended in Temporal without one, or never ran.
 ENDED_STATUSES = ("terminated", "timed_out", "failed", "canceled", "not_started", "rejected", "expired",
@@ -141,9 +149,16 @@ class ReporterWorkflow:
         if counted:
             await self._count(run, result)
         summary_ts = ""
-        if run.message_ts and not self._stopped:
-            summary_ts = await self._report(run, result)
-        await self._tell_quota(input.quota_id, "release")
+        reported = bool(run.message_ts) and not self._stopped
+        if reported:
+            summary_ts = await self._slack(SlackReport.post_summary, PostResult(run, result), queues.POSTS) or ""
+        released = workflow.patched(RELEASE_AT_SUMMARY)
+        if released:
+            await self._tell_quota(input.quota_id, "release")
+        if reported and not self._stopped:
+            await self._finish_report(PostResult(run, result))
+        if not released:
+            await self._tell_quota(input.quota_id, "release")
         if counted:
             await self._show_home(run)
         if input.step is not None:
@@ -306,19 +321,18 @@ class ReporterWorkflow:
                 self._last_progress = outcome.progress
             queue_wait = outcome.queue_wait_s
 
-    async def _report(self, run: RunInfo, result: FanoutResult) -> str:
-        """The summary, then the final edit, then the files: one Slack call at a time for this run."""
-        posted = PostResult(run, result)
-        summary_ts = await self._slack(SlackReport.post_summary, posted, queues.POSTS) or ""
-        if self._stopped:
-            return summary_ts
+    async def _finish_report(self, posted: PostResult) -> None:
+        """After the summary: the final edit, then the files, one Slack call at a time for this run."""
         await self._slack(SlackReport.final_edit, posted, queues.EDITS)
-        if result.status not in ENDED_STATUSES:
-            for upload in (SlackReport.upload_timeline, SlackReport.upload_csv):
-                if self._stopped:
-                    break
-                await self._slack(upload, posted, queues.UPLOADS, priority=Priority(), optional=True)
-        return summary_ts
+        if posted.result.status in ENDED_STATUSES:
+            return
+        only_wanted = workflow.patched(FILES_WANTED)
+        for upload, wanted in ((SlackReport.upload_timeline, pictured), (SlackReport.upload_csv, wants_csv)):
+            if self._stopped:
+                break
+            if only_wanted and not wanted(posted.result):
+                continue
+            await self._slack(upload, posted, queues.UPLOADS, priority=Priority(), optional=True)
 
     async def _complete_step(self, step: Step, run: RunInfo, result: FanoutResult, summary_ts: str) -> None:
         """The Workflow Builder step that started the run completes with its outcome (functions.*)."""
@@ -345,6 +359,9 @@ class ReporterWorkflow:
                      cancellation: ActivityCancellationType = ActivityCancellationType.TRY_CANCEL
                      ) -> workflow.ActivityHandle[Any]:
         upload = group == queues.UPLOADS
+        if group == queues.POSTS:  # Slack paces posts per channel: the channel is the post's fairness key (bot.queues)
+            to = arg.run.user_id if isinstance(arg, NotifyStarter) else arg.run.channel_id  # a DM: its user
+            priority = replace(priority, fairness_key=to)
         return workflow.start_activity_method(
             method, arg, task_queue=self._activity_queue(group), priority=priority, retry_policy=retry,
             start_to_close_timeout=UPLOAD if upload else CALL, schedule_to_close_timeout=GIVE_UP_AFTER,

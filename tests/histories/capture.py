@@ -26,7 +26,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from devkit.temporal_server import ONE_PARTITION
+from devkit.temporal_server import MATCHING
 from runtime import search_attributes
 from runtime.worker import WORKFLOW_RUNNER, WORKFLOWS
 from workflows.model import FanoutRequest, ValueRange
@@ -161,7 +161,7 @@ async def bot_shapes(env: WorkflowEnvironment) -> None:
     from tests.conftest import serve_bot, settings_for_tests
 
     address = env.client.service_client.config.target_host
-    settings = settings_for_tests("", QUEUE, environment="capture", max_runs_per_user=5)
+    settings = settings_for_tests("", QUEUE, environment="capture", max_runs_per_user=10)
 
     def run_id(trigger: str, channel: str = "C1") -> str:
         return run_id_for(Invocation("U1", channel, "", trigger_id=trigger, team_id="T1"))
@@ -173,6 +173,10 @@ async def bot_shapes(env: WorkflowEnvironment) -> None:
             await bot.command("1 2", channel_id="CKICKED", trigger_id="capture-unpostable")
             await bot.command("1-3 --delay 30", trigger_id="capture-cancelled")
             await bot.command("1-3 --delay 30", trigger_id="capture-terminated")
+            # Patches "release-at-summary" and "files-wanted": the cap released once the summary is out, and only
+            # the files the thread wants (a small run: none; 12 children: the timeline). Posts carry fairness keys.
+            await bot.command("1 2 3", trigger_id="capture-small")
+            await bot.command("1-12", trigger_id="capture-pictured")
             cancelled, terminated = run_id("capture-cancelled"), run_id("capture-terminated")
             for workflow_id in (cancelled, terminated):
                 await wait_progress(env.client.get_workflow_handle(workflow_id), lambda p: p.running == 3)
@@ -180,7 +184,8 @@ async def bot_shapes(env: WorkflowEnvironment) -> None:
             await env.client.get_workflow_handle(terminated).terminate("capture")
             names = {"reporter": run_id("capture-reported"), "reporter-unpostable": run_id("capture-unpostable",
                                                                                               "CKICKED"),
-                     "reporter-cancelled": cancelled, "reporter-terminated": terminated}
+                     "reporter-cancelled": cancelled, "reporter-terminated": terminated,
+                     "reporter-small-run": run_id("capture-small"), "reporter-pictured": run_id("capture-pictured")}
             for name, workflow_id in names.items():
                 if not wanted(name):
                     continue
@@ -284,9 +289,9 @@ async def main() -> int:
     temporal = shutil.which("temporal") or shutil.which("temporal", path=str(Path(sys.executable).parent))
     env = await WorkflowEnvironment.start_local(dev_server_existing_path=temporal, ui=False,
                                                 search_attributes=list(search_attributes.ALL),
-                                                dev_server_extra_args=ONE_PARTITION)
+                                                dev_server_extra_args=MATCHING)
     from runtime.plugins import load_plugins
-    from worker import plugin_workers
+    from runtime.worker import plugin_workers
 
     os.environ.setdefault("FANOUT_EXAMPLE_DIR", tempfile.mkdtemp(prefix="capture-"))
     try:
