@@ -14,15 +14,23 @@ processes:
               Slack's own tiers (bench.team, tests/team_load.py);
 5. replicas — the same, smaller, load with 1 and with 3 replicas: Slack calls and Temporal RPCs;
 6. idle     — 5,000 finished runs, nothing running, one bot idle for a minute: its Temporal RPCs;
-7. down     — the bot down for --bot-down-s (300) while 10 runs finish: each summary's delay after it returns.
+7. down     — the bot down for --bot-down-s (300) while 10 runs finish: each summary's delay after it returns;
+8. workshop — 60 users in ONE channel, a command each 0.3 s apart, through 2 bot replicas against Slack's own
+              tiers, and one command in a quiet channel halfway: 429s, the channel's pace, summary lags, the
+              files' drain, idle CPU of the bots and the server before and after (bench.workshop).
 
     python -m bench [--quick] [--sections compare,large,...] [--sizes 5,100,...] [--bot-down-s 300]
+                    [--workshop-history N]
+
+The report goes to bench/results/latest.md, and the same figures as JSON to bench/results/latest.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import json
 import logging
 import os
 import sys
@@ -30,7 +38,7 @@ import sys
 from bench.infra import RESULTS, load, machine
 from bench.report import Report, render
 
-SECTIONS = ("compare", "ceiling", "large", "csv", "team", "replicas", "idle", "down")
+SECTIONS = ("compare", "ceiling", "large", "csv", "team", "replicas", "idle", "down", "workshop")
 DEFAULT_SIZES = [5, 100, 1000, 2000, 2001, 10_000, 100_000, 1_000_000]
 QUICK_SIZES = [5, 100, 1000, 10_000]
 BASELINE_MAX = 2001  # sizes up to this are compared with the lab's workflow
@@ -89,6 +97,15 @@ async def bench(args: argparse.Namespace) -> Report:
         print(f"bench: the bot down {down_s:.0f} s while 10 runs finish…", flush=True)
         report.down = await team.bot_down(10, down_s)
         done("down")
+    if "workshop" in args.sections:
+        from bench import workshop
+
+        room = dataclasses.replace(workshop.QUICK if args.quick else workshop.WORKSHOP,
+                                   history=args.workshop_history)
+        print(f"bench: the workshop in one channel ({room.users} users, {room.idle_s:.0f} s idle windows)…",
+              flush=True)
+        report.workshop = await workshop.workshop(room)
+        done("workshop")
     report.load_after = load()
     return report
 
@@ -108,6 +125,8 @@ def main() -> None:
     parser.add_argument("--bot-down-s", type=float, default=None, help="seconds the bot stays down (300; --quick 20)")
     parser.add_argument("--idle-s", type=float, default=0, help="seconds the bot idles (60; --quick 10)")
     parser.add_argument("--idle-runs", type=int, default=0, help="finished runs before idling (5,000; --quick 200)")
+    parser.add_argument("--workshop-history", type=int, default=0,
+                        help="workshop: N finished runs started in Temporal, then a third idle window (0: none)")
     args = parser.parse_args()
     unknown = set(args.sections) - set(SECTIONS)
     if unknown:
@@ -119,6 +138,11 @@ def main() -> None:
     (RESULTS / "latest.md").write_text(markdown)
     print(markdown)
     print(f"(written to {RESULTS / 'latest.md'})")
+    try:
+        (RESULTS / "latest.json").write_text(json.dumps(dataclasses.asdict(report), indent=1, default=str))
+        print(f"(the figures as JSON: {RESULTS / 'latest.json'})")
+    except (TypeError, ValueError) as err:  # a section's figures that do not copy or encode: the markdown is out
+        print(f"(no JSON written: {err})")
     sys.stdout.flush()
     os._exit(0)  # the SDK can abort at interpreter exit (sdk-python #300); the results are out
 

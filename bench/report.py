@@ -28,6 +28,7 @@ class Report:
     replicas: list[Any] = field(default_factory=list)  # bench.team.Team
     idle: Any = None  # bench.team.Idle
     down: Any = None  # bench.team.BotDown
+    workshop: Any = None  # bench.workshop.Workshop
     loads: dict[str, str] = field(default_factory=dict)  # section -> load average after it
 
 
@@ -133,4 +134,8 @@ def render(report: Report) -> str:
 
         out += ["## The CSV build alone (no Temporal: synthetic batch outputs)", "", render_csv(report.csv) + ".", ""]
     out += render_team(report)
+    if report.workshop is not None:
+        from bench.workshop import render as render_workshop
+
+        out += [render_workshop(report.workshop), ""]
     return "\n".join(out)
