@@ -32,7 +32,7 @@ def test_every_shape_has_a_history() -> None:
             "plugin-batched", "plugin-child-failed", "plugin-batch", "batched-10000", "batch-10000", "sharded-25",
             "shard-25", "batched-steps", "batch-steps", "cancelled-steps", "batch-cancelled-steps", "batched-retries",
             "batch-retries", "values-unmarked", "child-failed-first-attempt", "reporter-small-run",
-            "reporter-pictured", "cancelled"} <= names
+            "reporter-pictured", "cancelled-by-signal"} <= names
 
 
 def patches(name: str) -> set[str]:

@@ -86,7 +86,7 @@ async def shapes(client: Client) -> dict[str, WorkflowHandle]:  # type: ignore[t
                                                              delay_max_s=30), id="cancelled", task_queue=QUEUE)
     await wait_progress(cancelled, lambda p: p.running == 4)
     await cancelled.signal(ParentWorkflow.request_cancel, "U1")
-    handles["cancelled"] = cancelled
+    handles["cancelled-by-signal"] = cancelled  # the file's name: "cancelled" was a shape from before the 0.2.0 floor
     # Cancelled while child starts are still in flight (the path patched "cancel-started-children-only").
     starting = await start(ParentWorkflow.run, FanoutRequest([ValueRange(1, 100)], fail="none", delay_min_s=30,
                                                             delay_max_s=30), id="cancelled-starting", task_queue=QUEUE)
