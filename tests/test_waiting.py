@@ -306,8 +306,11 @@ async def test_an_approval_after_a_bot_restart_while_the_worker_is_down(fake_sla
     worker = None
     try:
         # No worker.py polls the run's queue: the decision is the bot's alone.
+        # After a deploy nothing holds the reporter's next task (measured alone: answered in 0.06 s); the bound
+        # leaves room for the new replica's first, cold replay on a loaded machine. After a crash, the dead
+        # replica's sticky queue and open polls hold it a while.
         answer = await click(BotUnderTest(second.url, fake_slack, None), "fanout_approve", run_id, channel, "U2",
-                             within=3.0 if restart == "deploy" else DECIDE_BUDGET_S + 1.0)
+                             within=5.0 if restart == "deploy" else DECIDE_BUDGET_S + 1.0)
         assert "Approved" in text_of(answer)
         # The edit queries the run's progress first (no worker.py: QUERY_TIMEOUT). After a crash, its first try
         # may go to a poll the dead bot left open, and is retried after its start-to-close (CALL).
