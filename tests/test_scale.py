@@ -172,6 +172,9 @@ async def test_25000_values_in_shards(client: Client, run_25k: tuple[str, Fanout
     assert (result.total_children, result.failure_count, result.success_count) == (25000, fails, 25000 - fails)
     assert result.failure_groups == {"SimulatedFailure": fails} and result.cancelled_count == 0
     assert [s.index for s in result.spans] == list(range(250))  # global batch indexes from every shard
+    # Each batch's counts are in the run's result (the shards' spans carry them to the root).
+    assert [(s.succeeded + s.failed, s.status) for s in result.spans] == [(100, "mixed")] * 250
+    assert sum(s.failed for s in result.spans) == fails and sum(s.succeeded for s in result.spans) == 25000 - fails
     assert [f.value for f in result.failed_children] == list(range(3, 301, 3))
     # Batch ids are run-wide whoever started them: the last batch belongs to shard 2.
     assert (await client.get_workflow_handle(f"{run_id}-b249").describe()).parent_id == f"{run_id}-s2"
@@ -300,6 +303,7 @@ async def test_cancel_while_batches_wait_to_retry(client: Client, task_queue: st
     assert (result.status, result.success_count, result.failure_count, result.cancelled_count) == (
         "cancelled", 20, 0, 20)
     assert {s.status for s in result.spans} == {"mixed"}
+    assert [(s.succeeded, s.failed, s.values) for s in result.spans] == [(5, 0, 10)] * 4  # the rest cancelled
     rows = await rows_of(client, handle.id, result)
     assert rows[0] == ValueRow(1, "succeeded", 2, "", 1)
     assert rows[1].status == "cancelled" and rows[1].attempts >= 2

@@ -106,6 +106,8 @@ async def test_failure_rules_and_child_types(client: Client, task_queue: str):
 async def test_retries_report_attempts(client: Client, task_queue: str):
     result = await run(client, task_queue, FanoutRequest([ValueRange(1, 4)], max_attempts=2))
     assert [(f.value, f.attempts) for f in result.failed_children] == [(2, 2), (4, 2)]
+    assert [(s.status, s.attempts, s.succeeded, s.failed) for s in result.spans] == [
+        ("succeeded", 1, 1, 0), ("failed", 2, 0, 1), ("succeeded", 1, 1, 0), ("failed", 2, 0, 1)]
     assert all(s.attempts == 1 for s in result.successful_results)
     # one backoff interval (1 s) between the two attempts
     assert result.wall_s >= 1.0

@@ -235,7 +235,9 @@ class FailedChild:
 class ChildSpan:
     """One child workflow on the run's timeline: milliseconds since the run (root) started.
 
-    ``index`` is the value's position (per-value runs) or the batch's global index."""
+    ``index`` is the value's position (per-value runs) or the batch's global index. ``succeeded`` and ``failed``
+    count its values that did (the rest were cancelled): a batch's counts, which its result alone held before; in
+    results from before they were recorded both are 0, and only ``status`` tells."""
 
     index: int
     start_ms: int
@@ -243,6 +245,8 @@ class ChildSpan:
     status: str  # succeeded | failed | cancelled | mixed (a batch with mixed outcomes)
     attempts: int = 1
     values: int = 1
+    succeeded: int = 0
+    failed: int = 0
 
 
 @dataclass

@@ -264,12 +264,13 @@ class ParentWorkflow:
         values = 1 if self._per_value else count_values(work)
         progress.running += values
         start = workflow.now()
-        status, attempts = "cancelled", 1
+        status, attempts, succeeded, failed = "cancelled", 1, 0, 0
         try:
             if self._per_value:
                 status, attempts = await self._run_value_child(index, work)
+                succeeded, failed = int(status == "succeeded"), int(status == "failed")
             else:
-                status, attempts = await self._run_batch_child(index, work)
+                status, attempts, succeeded, failed = await self._run_batch_child(index, work)
         except asyncio.CancelledError:
             status = "cancelled"
         finally:
@@ -281,8 +282,8 @@ class ParentWorkflow:
                 self._batch_finished(self._first_batch + index)  # its result replaces what it reported
         end = workflow.now()
         span_index = index if self._per_value else self._first_batch + index
-        self._fold.span(ChildSpan(span_index, self._ms(start), self._ms(end), status, attempts, values),
-                        (end - start).total_seconds())
+        self._fold.span(ChildSpan(span_index, self._ms(start), self._ms(end), status, attempts, values, succeeded,
+                                  failed), (end - start).total_seconds())
 
     def _batch_finished(self, index: int) -> None:
         self._batches_done.add(index)
@@ -341,7 +342,8 @@ class ParentWorkflow:
         return await self._start_child(index, plugin.workflow, value, id=child_id, task_queue=plugin.task_queue,
                                        retry_policy=_child_retry_policy(req.max_attempts))
 
-    async def _run_batch_child(self, index: int, ranges: Any) -> tuple[str, int]:
+    async def _run_batch_child(self, index: int, ranges: Any) -> tuple[str, int, int, int]:
+        """A batch's (status, most attempts of a value, values succeeded, values failed)."""
         req = self._request
         progress = self._progress
         pos = index * self._batch_size
@@ -362,13 +364,13 @@ class ParentWorkflow:
                 ))
         except ChildWorkflowError as err:
             if isinstance(err.cause, CancelledError):
-                return "cancelled", 1
+                return "cancelled", 1, 0, 0
             # Terminated, timed out: every value of the batch failed with the batch's error.
             values = list(iter_values(ranges))
             kind = type(err.cause or err).__name__
             self._fold.batch_failed(pos, values, str(err.cause or err), kind)
             progress.failed += len(values)
-            return "failed", 1
+            return "failed", 1, 0, len(values)
         output = BatchOutput(**raw)
         values = list(iter_values(ranges))
         succeeded, failed = self._fold.batch(pos, values, output)
@@ -376,7 +378,7 @@ class ParentWorkflow:
         progress.failed += failed
         status = ("succeeded" if succeeded == len(values) else "failed" if failed == len(values)
                   else "cancelled" if succeeded + failed == 0 else "mixed")
-        return status, max(output.attempts or [1])
+        return status, max(output.attempts or [1]), succeeded, failed
 
     async def _run_shard(self, index: int, ranges: Any) -> None:
         spec = ShardSpec(self._root_id, index, index * self._per_shard, self._batch_size, self._epoch_ms)
