@@ -180,7 +180,7 @@ async def run(ops: Operations, command: RunCommand, text: str, caller: Caller, *
     else:
         print(f"Run {info.workflow_id} · {info.ui_url}")
         print_blocks(summary_message(info, result).blocks)
-        if timeline := text_timeline(result):  # the lab's timeline, as the thread's PNG shows it in Slack
+        if timeline := text_timeline(result, command.request.ranges):  # as the thread's PNG shows it in Slack
             print("\n" + timeline)
     return 1 if fail_on_failure and (result.failure_count > 0 or result.status == "cancelled") else 0
 

@@ -29,6 +29,7 @@ from bot.app import build_bot
 from bot.files.timeline import text_timeline
 from bot.mrkdwn import mrkdwn_to_text
 from bot.render.terminal import blocks_to_text
+from bot.runs.results import run_request
 from bot.settings import Settings
 from devkit.fake_slack.requests import fields, post_signed, slash_command_body, state_of, view_submission_body
 from devkit.fake_slack.web_api import ApiCall, FakeSlack
@@ -78,10 +79,11 @@ class Printer:
         try:
             client = await self.gateway.client()
             result = await client.get_workflow_handle(run_id, result_type=FanoutResult).result()
+            request = await run_request(client, run_id)  # its values label the rows
         except (TemporalUnavailable, RPCError, WorkflowFailureError) as err:  # the summary said how it went
             self._print(f"── no timeline of {run_id}: {err} ──", [], indent="    ")
             return
-        text = text_timeline(result)
+        text = text_timeline(result, request.ranges)
         if text:
             self._print(f"── timeline of {run_id} (a PNG in the thread) ──", text.splitlines(), indent="    ")
 

@@ -17,13 +17,15 @@ from bot.files.timeline import (
     render_timeline_png,
     text_timeline,
     timeline_data,
+    value_labels,
 )
 from bot.reporting.payloads import ReportOutcome
 from tests.conftest import BotUnderTest
-from workflows.model import ChildSpan, FanoutResult
+from workflows.model import ChildSpan, FanoutResult, ValueRange
 
 TOKEN = "xoxb-timeline"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+LAB = [ValueRange(1, 5)]  # the lab's values, 1 2 3 4 5
 
 
 def png_size(png: bytes) -> tuple[int, int]:
@@ -172,7 +174,7 @@ def test_a_run_of_two_thousand_spans_still_renders_a_bounded_chart() -> None:
     batches = batched_run().spans
     per_value = [ChildSpan(1000 + i, 10 * i, 10 * i + 50, "succeeded") for i in range(1000)]
     result = make_result(batches + per_value, failed=batched_run().failure_count)
-    png = render_timeline_png(result, "fanout-2000")
+    png = render_timeline_png(result, "fanout-2000", [ValueRange(1, 2_000_000)])
     assert png_size(png) == figure_size_px(timeline_data(result))
 
 
@@ -182,7 +184,7 @@ def test_a_run_of_two_thousand_spans_still_renders_a_bounded_chart() -> None:
 @pytest.mark.parametrize("make", [lab_run, sequential_run, cancelled_run, batched_run])
 def test_png_is_a_png_of_the_expected_size(make: object) -> None:
     result = make()  # type: ignore[operator]
-    png = render_timeline_png(result, "fanout-test-run")
+    png = render_timeline_png(result, "fanout-test-run", [ValueRange(1, 10_000)])
     width, height = png_size(png)
     assert (width, height) == figure_size_px(timeline_data(result))
     assert width == WIDTH_PX and 300 <= height <= 900
@@ -190,10 +192,10 @@ def test_png_is_a_png_of_the_expected_size(make: object) -> None:
 
 
 def test_bar_colours_follow_the_outcome() -> None:
-    lab = render_timeline_png(lab_run(), "fanout-lab")
+    lab = render_timeline_png(lab_run(), "fanout-lab", LAB)
     assert pixel_count(lab, COLOURS["succeeded"]) > 5000 and pixel_count(lab, COLOURS["failed"]) > 1000
     assert pixel_count(lab, COLOURS["cancelled"]) < 100  # no grey bars, at most stray antialiased text
-    cancelled = render_timeline_png(cancelled_run(), "fanout-cancelled")
+    cancelled = render_timeline_png(cancelled_run(), "fanout-cancelled", [ValueRange(1, 10)])
     assert pixel_count(cancelled, COLOURS["cancelled"]) > 5000  # grey bars
 
 
@@ -204,38 +206,51 @@ def test_height_grows_with_bars_up_to_a_cap() -> None:
 
 
 def test_user_text_in_the_run_id_is_not_mathtext() -> None:
-    assert png_size(render_timeline_png(lab_run(), "fanout-$x^{2}$-$"))[0] == WIDTH_PX
+    assert png_size(render_timeline_png(lab_run(), "fanout-$x^{2}$-$", LAB))[0] == WIDTH_PX
 
 
 # -- the text timeline -----------------------------------------------------------------------------------------
 
 
 def test_text_timeline_draws_one_row_per_child_scaled_to_wall_time() -> None:
-    text = text_timeline(lab_run(), width=40)
+    text = text_timeline(lab_run(), LAB, width=40)
     lines = text.splitlines()
     assert "faster than one after another" in lines[0]
     assert lines[1].startswith("parent") and "├" + "─" * 38 + "┤" in lines[1]
     rows = lines[2:]
-    assert [r.split()[0] for r in rows] == ["#0", "#1", "#2", "#3", "#4"]
+    assert [r.split()[0] for r in rows] == ["1", "2", "3", "4", "5"]  # by value, as everything else speaks
     assert [("✓" in r, "✗" in r) for r in rows] == [(True, False), (False, True)] * 2 + [(True, False)]
     assert "0.21 s" in rows[0] and "0.10 s" in rows[1]
 
 
 def test_text_timeline_shows_the_sequential_staircase_and_cancellations() -> None:
-    rows = text_timeline(sequential_run()).splitlines()[2:]
+    rows = text_timeline(sequential_run(), LAB).splitlines()[2:]
     starts = [r.index("├") for r in rows]
     assert starts == sorted(starts) and len(set(starts)) == len(starts)
     assert "2 attempts" in rows[3]
-    assert text_timeline(cancelled_run()).count("⏹") == 2
+    assert text_timeline(cancelled_run(), [ValueRange(1, 10)]).count("⏹") == 2
 
 
 def test_text_timeline_summarises_long_and_large_runs() -> None:
     fifty = make_result([ChildSpan(i, 0, 100, "succeeded") for i in range(50)])
-    assert text_timeline(fifty).splitlines()[-1] == "…and 20 more (20 succeeded)"
-    big = text_timeline(batched_run())
+    assert text_timeline(fifty, [ValueRange(1, 50)]).splitlines()[-1] == "…and 20 more (20 succeeded)"
+    big = text_timeline(batched_run(), [ValueRange(1, 1_000_000)])
     assert "peak 500 children at once" in big and "1,000 child workflows, batches of 1,000" in big
     assert len(big.splitlines()) == 5
-    assert text_timeline(make_result([])) == ""
+    assert text_timeline(make_result([]), LAB) == ""
+
+
+def test_children_are_labelled_by_value_a_repeated_one_by_its_position_too_a_batch_by_its_ranges() -> None:
+    # /fanout 2 2 7 -3: the value 2 twice, each with its position (its child id's -c<position>).
+    assert value_labels({0, 1, 2, 3}, [ValueRange(2, 2), ValueRange(2, 2), ValueRange(7, 7), ValueRange(-3, -3)],
+                        1) == {0: "2 #0", 1: "2 #1", 2: "7", 3: "-3"}
+    # Batches of 10 over 1-25 and -5..-1: ranges as /fanout writes them, a batch over two ranges shows both.
+    ranges = [ValueRange(1, 25), ValueRange(-5, -1)]
+    assert value_labels({0, 1, 2}, ranges, 10) == {0: "1-10", 1: "11-20", 2: "21-25 -5..-1"}
+    assert value_labels({0}, [ValueRange(v, v) for v in range(1, 20, 2)], 10) == {0: "1 3 …"}
+    assert value_labels({99}, [ValueRange(1, 1_000_000)], 10_000) == {99: "990001-1000000"}
+    batches = make_result([ChildSpan(i, 0, 100, "mixed", values=10) for i in range(3)], batch_size=10)
+    assert [r.split()[0] for r in text_timeline(batches, ranges).splitlines()[2:]] == ["1-10", "11-20", "21-25"]
 
 
 # -- end to end: the real bot, a real Temporal run, the fake Slack -------------------------------------------
@@ -284,6 +299,7 @@ async def test_a_small_run_gets_no_picture_and_its_timeline_on_request(bot: BotU
     shown = text_of(answer)
     assert answer["response_type"] == "ephemeral" and f"Timeline of `{workflow_id}`" in shown
     assert shown.count("✓") == 3 and shown.count("✗") == 2  # a row per child, marked by its outcome
+    assert "\\n4 " in shown and "#3" not in shown  # labelled by value
     elsewhere = text_of(await click(bot, "fanout_timeline", workflow_id, "C-tl-other"))
     assert "No run" in elsewhere and "✓" not in elsewhere  # a run belongs to its channel
 

@@ -1,5 +1,8 @@
-"""A run's execution timeline, as data, as a PNG (uploaded to its thread) and as text (make dev's console):
-pure functions of a ``FanoutResult``.
+"""A run's execution timeline, as data, as a PNG (uploaded to its thread) and as text (the terminal, make dev's
+console, the Details modal): pure functions of a ``FanoutResult`` and the values the run was given.
+
+Children are labelled by the values they ran, as everything else speaks of values: a value (a value the run has
+more than once adds ``#position``, the position in its child id ``<run>-c<position>``), or a batch's value ranges.
 
 Up to ``BAR_LIMIT`` children the chart is a Gantt: one bar per child under the parent's span, so
 parallel runs show bars stacked over the same seconds and ``--sequential`` runs show a staircase.
@@ -16,14 +19,18 @@ from __future__ import annotations
 
 import io
 import threading
+from collections import Counter
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
+from bot.language.help import range_text
 from bot.render.blocks import format_duration
-from workflows.model import ChildSpan, FanoutResult
+from workflows.model import ChildSpan, FanoutResult, ValueRange
+from workflows.values import chunk_ranges, iter_values
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -45,6 +52,7 @@ COLOURS = {
     "parent": "#444444",
 }
 HATCHES = {"failed": "//", "mixed": "\\\\"}  # so failures read without colour too
+LABEL_RANGES = 2  # a batch over more value ranges than this is labelled by its first ones and "…"
 LABELS = {"succeeded": "succeeded", "failed": "failed", "cancelled": "cancelled",
           "mixed": "batch with some failed values", "running": "running"}
 _RENDER_LOCK = threading.Lock()
@@ -79,6 +87,29 @@ class TimelineData:
     bars: list[Bar]  # every span, by index (also kept in concurrency mode, for the text summary)
     series: Series | None  # concurrency mode only
     peak_children: int  # most children running at once
+
+
+def value_labels(indexes: Collection[int], ranges: Sequence[ValueRange], batch_size: int) -> dict[int, str]:
+    """The label of each child (by its span's index) among ``indexes``: its value, with ``#position`` when the run has
+    that value more than once; a batch's value ranges (``batch_size`` > 1: the index is the batch's, run-wide).
+    One pass over the ranges; a per-value run has at most MAX_CHILD_WORKFLOWS values."""
+    if batch_size <= 1:
+        values = list(iter_values(ranges))
+        seen = Counter(values)
+        return {i: str(values[i]) if seen[values[i]] == 1 else f"{values[i]} #{i}"
+                for i in indexes if 0 <= i < len(values)}
+    labels = {}
+    for index, chunk in enumerate(chunk_ranges(ranges, batch_size)):
+        if index in indexes:
+            shown = " ".join(range_text(r) for r in chunk[:LABEL_RANGES])
+            labels[index] = shown + (" …" if len(chunk) > LABEL_RANGES else "")
+    return labels
+
+
+def _labels(bars: Sequence[Bar], result: FanoutResult, ranges: Sequence[ValueRange]) -> list[str]:
+    """The bars' labels, in order (``#index`` for a child the ranges do not reach, which no run has)."""
+    known = value_labels({b.index for b in bars}, ranges, result.batch_size)
+    return [known.get(b.index, f"#{b.index}") for b in bars]
 
 
 def speedup(result: FanoutResult) -> float | None:
@@ -152,8 +183,8 @@ def figure_size_px(data: TimelineData) -> tuple[int, int]:
     return WIDTH_PX, max(MIN_HEIGHT_PX, min(MAX_HEIGHT_PX, 170 + ROW_PX * (len(data.bars) + 1)))
 
 
-def render_timeline_png(result: FanoutResult, run_id: str) -> bytes:
-    """The run's timeline chart as PNG bytes (``figure_size_px`` pixels)."""
+def render_timeline_png(result: FanoutResult, run_id: str, ranges: Sequence[ValueRange]) -> bytes:
+    """The run's timeline chart as PNG bytes (``figure_size_px`` pixels); ``ranges`` are the run's values."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -164,7 +195,7 @@ def render_timeline_png(result: FanoutResult, run_id: str) -> bytes:
         FigureCanvasAgg(fig)
         ax = fig.add_subplot()
         if data.mode == "bars":
-            _draw_bars(ax, data)
+            _draw_bars(ax, data, _labels(data.bars, result, ranges))
         else:
             _draw_concurrency(ax, data, result.total_children)
         ax.set_title(_title(result, run_id, data), loc="left", fontsize=11)
@@ -203,7 +234,7 @@ def format_speedup(x: float) -> str:
     return f"{x:,.1f}×" if x < 100 else f"{x:,.0f}×"
 
 
-def _draw_bars(ax: Axes, data: TimelineData) -> None:
+def _draw_bars(ax: Axes, data: TimelineData, labels: list[str]) -> None:
     from matplotlib.patches import Patch
 
     n = len(data.bars)
@@ -222,7 +253,7 @@ def _draw_bars(ax: Axes, data: TimelineData) -> None:
         ax.text(data.wall_s + data.wall_s * 0.01, 0, format_secs(data.wall_s), va="center", fontsize=8)
     step = max(1, int(np.ceil(n / 40)))
     ticks = [0, *range(1, n + 1, step)]
-    ax.set_yticks(ticks, ["parent", *(f"#{data.bars[t - 1].index}" for t in ticks[1:])], fontsize=8)
+    ax.set_yticks(ticks, ["parent", *(labels[t - 1] for t in ticks[1:])], fontsize=8)
     ax.set_ylim(n + 0.7, -0.7)  # parent on top, children in index order below it
     ax.set_xlim(0, data.wall_s * (1.16 if n <= LABEL_LIMIT else 1.02) or 1)
     present = [s for s in ("succeeded", "failed", "cancelled", "mixed") if any(b.status == s for b in data.bars)]
@@ -280,22 +311,25 @@ MARKS = {"succeeded": "✓", "failed": "✗", "cancelled": "⏹", "mixed": "◐"
 SPARKS = "▁▂▃▄▅▆▇█"
 
 
-def text_timeline(result: FanoutResult, width: int = 60) -> str:
-    """Rows like ``#3     ├──────┤      ✓ 0.21 s``; "" when the run has no children on its timeline."""
+def text_timeline(result: FanoutResult, ranges: Sequence[ValueRange], width: int = 60) -> str:
+    """Rows like ``4      ├──────┤      ✗ 0.21 s`` (a child labelled by its value: ``ranges`` are the run's values);
+    "" when the run has no children on its timeline."""
     data = timeline_data(result)
     if not data.bars:
         return ""
     width = max(width, 10)
-    label_w = max(len("running"), *(len(f"#{b.index}") for b in data.bars[:TEXT_ROWS]))
+    shown = data.bars[:TEXT_ROWS] if data.mode == "bars" else []
+    labels = _labels(shown, result, ranges)
+    label_w = max([len("running"), *(len(label) for label in labels)])
     heading = f"Timeline · wall {format_secs(data.wall_s)} · {speedup_text(result, data.speedup)}"
     parent = _track(0.0, data.wall_s, data.wall_s, width)
     lines = [heading, f"{'parent':<{label_w}} {parent} {format_secs(data.wall_s)}"]
     if data.mode == "concurrency" or len(data.bars) > BAR_LIMIT:
         lines += _summary(data, result, label_w, width)
         return "\n".join(lines)
-    for bar in data.bars[:TEXT_ROWS]:
+    for bar, label in zip(shown, labels, strict=True):
         track = _track(bar.start_s, bar.end_s, data.wall_s, width)
-        lines.append(f"{'#' + str(bar.index):<{label_w}} {track} {MARKS.get(bar.status, '?')} {bar_note(bar)}")
+        lines.append(f"{label:<{label_w}} {track} {MARKS.get(bar.status, '?')} {bar_note(bar)}")
     if len(data.bars) > TEXT_ROWS:
         rest = data.bars[TEXT_ROWS:]
         counts = ", ".join(f"{n} {s}" for s in MARKS if (n := sum(b.status == s for b in rest)))

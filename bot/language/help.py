@@ -15,14 +15,15 @@ def option_names() -> str:
 
 def _scenario_line(scenario: Scenario, ranges_shown: int = 8) -> str:
     """A scenario in the help: its name, its values (the first few ranges), its options and what it is."""
-    values = " ".join(_range_text(r) for r in scenario.values[:ranges_shown])
+    values = " ".join(range_text(r) for r in scenario.values[:ranges_shown])
     if len(scenario.values) > ranges_shown:
         values += f" …({len(scenario.values) - ranges_shown:,} more ranges)"
     options = f" {_code(scenario.options)}" if scenario.options else ""
     return f"    ◦ {_code(scenario.name)}: {values}{options} — {escape(scenario.help)}"
 
 
-def _range_text(r: ValueRange) -> str:
+def range_text(r: ValueRange) -> str:
+    """A range as /fanout takes it: ``7``, ``1-15``, ``-5..-1``."""
     if r.start == r.end:
         return str(r.start)
     return f"{r.start}..{r.end}" if r.start < 0 or r.end < 0 else f"{r.start}-{r.end}"
@@ -49,7 +50,7 @@ def values_text(request: FanoutRequest, limit: int = 2000) -> str:
     values: list[str] = []
     used = 0
     for i, r in enumerate(request.ranges):
-        text = _range_text(r)
+        text = range_text(r)
         if used + len(text) > limit:
             values.append(f"…({len(request.ranges) - i:,} more ranges)")
             break

@@ -259,10 +259,11 @@ class Runs:
         try:
             async with asyncio.timeout(COMMAND_BUDGET_S):
                 result = await found.result()
-        except (TimeoutError, RPCError, WorkflowFailureError) as err:
+                request = await run_request(found.client, run_id)
+        except (TimeoutError, RPCError, WorkflowFailureError, ValueError) as err:
             log.warning("timeline of %s: %s", run_id, err)
             return no_answer(self.gateway.address)
-        if not (drawn := text_timeline(result)):
+        if not (drawn := text_timeline(result, request.ranges)):
             return refused(f"Run {code(run_id)} has no children on its timeline.")
         return shown(timeline_message(run_id, drawn))
 
@@ -277,7 +278,7 @@ class Runs:
         try:
             result = await found.result()
             values = await failed_values(found.client, run_id, result)
-            original = await run_request(found.client.get_workflow_handle(run_id))
+            original = await run_request(found.client, run_id)
         except (RPCError, WorkflowFailureError) as err:
             return refused(f"Cannot read the results of {code(run_id)}: {escape(str(err))}")
         if not values:
@@ -304,7 +305,7 @@ class Runs:
         if found.run_desc is None:
             return refused(f"Run {code(run_id)} never started, so there is nothing to run again.")
         try:
-            return found, await run_request(found.client.get_workflow_handle(run_id))
+            return found, await run_request(found.client, run_id)
         except (RPCError, ValueError) as err:
             return refused(f"Cannot read how {code(run_id)} was started: {escape(str(err))}")
 

@@ -37,7 +37,7 @@ from bot.reporting.payloads import (
     StepOutcome,
 )
 from bot.runs.info import RunInfo
-from bot.runs.results import value_rows
+from bot.runs.results import run_request, value_rows
 from bot.slack.calls import SlackHealth, call, file_names, find_message, maybe_done
 from bot.slack.upload import upload_file
 from workflows.model import FanoutResult, Progress
@@ -169,8 +169,9 @@ class SlackReport:
         run, result = input.run, input.result
         if not pictured(result) or (maybe_done() and timeline_filename(run) in file_names(await self._thread(run))):
             return
+        request = await run_request(activity.client(), run.workflow_id)  # its values label the bars
         try:
-            png = await asyncio.to_thread(render_timeline_png, result, run.workflow_id)
+            png = await asyncio.to_thread(render_timeline_png, result, run.workflow_id, request.ranges)
         except Exception as err:  # drawing fails the same way every time: skip the chart, keep the rest
             raise ApplicationError(f"the timeline could not be drawn: {err}", type="TimelineNotDrawn",
                                    non_retryable=True) from err

@@ -12,11 +12,15 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Iterator
+from datetime import timedelta
 from itertools import islice
 from typing import Any, NamedTuple
 
+from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
+from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import CancelledError
 
 from workflows.model import BatchOutput, FailedChild, FanoutRequest, FanoutResult, SuccessfulResult
@@ -24,6 +28,7 @@ from workflows.rules import failure_message
 from workflows.values import batch_count, compress, iter_values
 
 READ_AHEAD = 16  # batch results fetched concurrently while rows are written in order
+RPC_TIMEOUT = timedelta(seconds=2)
 
 
 class ValueRow(NamedTuple):
@@ -36,17 +41,28 @@ class ValueRow(NamedTuple):
     attempts: int  # 0 for a value that never ran
 
 
-async def run_request(handle: WorkflowHandle) -> FanoutRequest:  # type: ignore[type-arg]
-    """The request a run was started with, from the first event of its history."""
-    async for event in handle.fetch_history_events():
-        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
-            payloads = event.workflow_execution_started_event_attributes.input.payloads
-            [raw] = await handle._client.data_converter.decode(payloads, [FanoutRequest | list[int]])  # type: ignore[list-item]
-            if isinstance(raw, list):
-                return FanoutRequest(ranges=compress(raw))
-            return raw  # type: ignore[no-any-return]
-        break
-    raise ValueError(f"no start event for {handle.id}")
+async def first_event(client: Client, workflow_id: str, run_id: str = "") -> HistoryEvent:
+    """A workflow's first event (no ``run_id``: its latest run's), read alone: one event whatever the history's size.
+    Raises RPCError (NOT_FOUND: no such workflow, or retention removed it)."""
+    response = await client.workflow_service.get_workflow_execution_history(
+        GetWorkflowExecutionHistoryRequest(namespace=client.namespace, maximum_page_size=1,
+                                           execution=WorkflowExecution(workflow_id=workflow_id, run_id=run_id)),
+        retry=True, timeout=RPC_TIMEOUT)
+    if not response.history.events:
+        raise ValueError(f"no history for {workflow_id}")
+    return response.history.events[0]
+
+
+async def run_request(client: Client, run_id: str) -> FanoutRequest:
+    """The request a run was started with, from the first event of its history (read alone)."""
+    event = await first_event(client, run_id)
+    if event.event_type != EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+        raise ValueError(f"no start event for {run_id}")
+    payloads = event.workflow_execution_started_event_attributes.input.payloads
+    [raw] = await client.data_converter.decode(payloads, [FanoutRequest | list[int]])  # type: ignore[list-item]
+    if isinstance(raw, list):  # the lab's plain list
+        return FanoutRequest(ranges=compress(raw))
+    return raw  # type: ignore[no-any-return]
 
 
 class ValueRows:
@@ -61,7 +77,7 @@ class ValueRows:
 
     async def _request(self) -> FanoutRequest:
         if self.request is None:
-            self.request = await run_request(self.client.get_workflow_handle(self.run_id))
+            self.request = await run_request(self.client, self.run_id)
         return self.request
 
     def __aiter__(self) -> AsyncIterator[ValueRow]:
