@@ -37,8 +37,6 @@ from workflows.fanin import Fold, result_problem
 from workflows.model import (
     BATCHES_PER_WORKFLOW,
     CHILD_WORKFLOW_TYPES,
-    MAX_BATCH_SIZE,
-    MAX_CHILD_WORKFLOWS,
     MAX_PENDING_CHILDREN,
     MAX_RESULT_BYTES,
     MAX_STARTING_CHILDREN,
@@ -71,8 +69,8 @@ from workflows.values import (
     compress,
     count_values,
     iter_values,
-    plan_batch_size,
     plan_shards,
+    run_batch_size,
 )
 
 # Children outlive their parent only by accident (say, the run was terminated from the UI);
@@ -431,11 +429,8 @@ class ParentWorkflow:
 
 
 def _batch_size(total: int, requested: int) -> int:
-    """Values per child of a run's root: the plan (workflows.values.plan_batch_size), or what was asked for
-    if it can run (the parser refuses the rest; other callers get the plan)."""
-    size = plan_batch_size(total, requested)
-    if (size == 1 and total > MAX_CHILD_WORKFLOWS) or size > MAX_BATCH_SIZE:
-        size = plan_batch_size(total)
+    """Values per child of a run's root (workflows.values.run_batch_size)."""
+    size = run_batch_size(total, requested)
     # Runs planned with batches of at most 2,000 values are below the compatibility floor (CHANGELOG.md); those
     # planned since recorded the patch "batches-of-10000" where their plan differed from that one. A replay still
     # asks for it (deprecated: taken whether or not its marker is there); a new run records nothing.

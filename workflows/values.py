@@ -16,7 +16,7 @@ from workflows.model import (
 )
 
 __all__ = ["MAX_BATCH_SIZE", "batch_count", "batch_problem", "batches_per_workflow", "chunk_ranges", "compress",
-           "count_values", "iter_values", "plan_batch_size", "plan_shards"]
+           "count_values", "iter_values", "plan_batch_size", "plan_shards", "run_batch_size"]
 
 
 def count_values(ranges: Sequence[ValueRange]) -> int:
@@ -67,6 +67,15 @@ def plan_batch_size(total: int, requested: int = 0) -> int:
     if total <= MAX_CHILD_WORKFLOWS:
         return 1
     return min(MAX_BATCH_SIZE, math.ceil(total / BATCH_TARGET))
+
+
+def run_batch_size(total: int, requested: int) -> int:
+    """Values per child of a run's root: the plan, or what was asked for if it can run (the parser refuses the
+    rest; other callers, such as the lab's `temporal workflow start`, get the plan)."""
+    size = plan_batch_size(total, requested)
+    if (size == 1 and total > MAX_CHILD_WORKFLOWS) or size > MAX_BATCH_SIZE:
+        size = plan_batch_size(total)
+    return size
 
 
 def batch_count(total: int, batch_size: int) -> int:
