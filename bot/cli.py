@@ -19,6 +19,7 @@ import dataclasses
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
@@ -67,13 +68,21 @@ class CliError(Exception):
         self.code = code
 
 
+SLASH_COMMAND = re.compile(r"(?<![\w.:/])/fanout")  # the command as typed, not a path (…/workflows/fanout-1a2b)
+
+
+def in_terminal_words(text: str) -> str:
+    """``/fanout`` is ``fanout`` here."""
+    return SLASH_COMMAND.sub("fanout", text)
+
+
 def terminal(mrkdwn: str) -> str:
-    return mrkdwn_to_text(mrkdwn, plain=True).replace("/fanout", "fanout")
+    return in_terminal_words(mrkdwn_to_text(mrkdwn, plain=True))
 
 
 def print_blocks(blocks: list[dict[str, Any]]) -> None:
     for line in blocks_to_text(blocks, plain=True, links_only=True):  # a button does nothing here; a link does
-        print(line.replace("/fanout", "fanout"))
+        print(in_terminal_words(line))
 
 
 class Progressor:

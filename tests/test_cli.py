@@ -87,6 +87,7 @@ async def test_no_wait_status_cancel_and_list(temporal_address: str, task_queue:
     code, out, err = await run([*CLI, "status", run_id], env)
     assert code == 0, err
     assert f"Run `{run_id}`: Running" in out
+    assert f"Open in Temporal UI: http://localhost:8233/namespaces/default/workflows/{run_id}\n" in out  # a link
 
     code, out, err = await run([*CLI, "list"], env)
     assert code == 0, err
