@@ -5,6 +5,7 @@
     fanout --fail-on-failure 1-5         # exit 1 when any child failed (or the run was cancelled)
     fanout scenario <name> [options]     # the lab's three, and FANOUT_SCENARIOS' (those not limited to channels)
     fanout status <run-id> | cancel <run-id> | list | help     # the same operations as in Slack (bot.operations)
+    fanout details <run-id>              # the run's Details modal, as text: who, how, its children, its timeline
 
 CLI-only flags (anywhere on the line): ``--fail-on-failure``, ``--json`` (print the result as JSON),
 ``--no-wait`` (start, print the run id, exit), ``-h``/``--help``. Exit codes: 0 done; 1 children
@@ -35,7 +36,15 @@ from temporalio.service import RPCError
 
 from bot.catalog import ServedChildTypes
 from bot.files.timeline import text_timeline
-from bot.language.grammar import CancelCommand, HelpCommand, ListCommand, ParseError, RunCommand, StatusCommand
+from bot.language.grammar import (
+    CancelCommand,
+    DetailsCommand,
+    HelpCommand,
+    ListCommand,
+    ParseError,
+    RunCommand,
+    StatusCommand,
+)
 from bot.language.help import help_text
 from bot.mrkdwn import mrkdwn_to_text
 from bot.operations.answers import Answer
@@ -43,8 +52,9 @@ from bot.operations.operations import Operations
 from bot.operations.permissions import Caller
 from bot.operations.start import Deployment
 from bot.render.blocks import format_duration, progress_bar
+from bot.render.details import Place, run_view
 from bot.render.run import summary_message
-from bot.render.terminal import blocks_to_text
+from bot.render.terminal import blocks_to_text, view_text
 from bot.settings import Settings
 from runtime.config import ConfigError, load_dotenv_once
 from runtime.logs import configure_logging, hard_exit
@@ -56,7 +66,7 @@ log = logging.getLogger("fanout.cli")
 CLI_FLAGS = ("--fail-on-failure", "--json", "--no-wait")
 HELP_FLAGS = ("-h", "--help")
 USAGE = """usage: fanout [--fail-on-failure] [--json] [--no-wait] <values> [options]
-       fanout scenario <name> [options] | status <run-id> | cancel <run-id> | list | help
+       fanout scenario <name> [options] | status <run-id> | details <run-id> | cancel <run-id> | list | help
 e.g.   fanout 1 2 3 4 5 · fanout 1-15 --fail mod:3 --retries 3 · fanout help"""
 
 
@@ -194,6 +204,17 @@ async def run(ops: Operations, command: RunCommand, text: str, caller: Caller, *
     return 1 if fail_on_failure and (result.failure_count > 0 or result.status == "cancelled") else 0
 
 
+async def details(ops: Operations, caller: Caller, run_id: str) -> int:
+    """The run's Details modal as text: its header, the first page of its children or batches, its timeline."""
+    place = Place(run_id)
+    page = await ops.details.run(caller, place)
+    if isinstance(page, Answer):
+        return show(page)
+    for line in view_text(run_view(page, place)):
+        print(in_terminal_words(line))
+    return 0
+
+
 def show(answer: Answer) -> int:
     """An operation's answer: on stdout (exit 0), or as one line on stderr (exit 1; 2 when Temporal is away)."""
     if answer.ok:
@@ -239,6 +260,8 @@ async def dispatch(argv: Sequence[str]) -> int:
                              as_json="--json" in flags, wait="--no-wait" not in flags)
         case StatusCommand(run_id=run_id):
             return show(await ops.runs.status(caller, run_id))
+        case DetailsCommand(run_id=run_id):
+            return await details(ops, caller, run_id)
         case CancelCommand(run_id=run_id):
             return show(await ops.runs.cancel(caller, run_id))
         case ListCommand():

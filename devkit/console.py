@@ -4,7 +4,8 @@ Type ``/fanout 1 2 3 4 5``. Each line goes to the real Bolt app as a signed slas
 bot's workers run here too, as in ``python -m bot``, and their Slack calls go to the loopback stand-in
 for Slack (devkit.fake_slack.web_api), which this prints: the run's message, its progress, the summary, the files.
 ``/fanout`` alone opens the run form, as in Slack: here it is asked field by field, submitted to the bot
-as Slack would submit it, and its inline errors shown on the fields they are about.
+as Slack would submit it, and its inline errors shown on the fields they are about. ``/fanout details <run-id>``
+opens a run's Details modal: here its content is printed once the bot has filled it in (``views.update``).
 
 The stand-in keeps its messages in ``--state`` (default ``.dev/console-slack.json``) and the console
 uses its own task queues (FANOUT_ENV=console), so after Ctrl-C and a new ``make dev`` a run that was
@@ -28,7 +29,9 @@ from temporalio.service import RPCError
 from bot.app import build_bot
 from bot.files.timeline import text_timeline
 from bot.mrkdwn import mrkdwn_to_text
-from bot.render.terminal import blocks_to_text
+from bot.render.details import BATCH_CALLBACK, RUN_CALLBACK, STORY_CALLBACK
+from bot.render.form import CALLBACK_ID as FORM
+from bot.render.terminal import blocks_to_text, view_text
 from bot.runs.results import run_request
 from bot.settings import Settings
 from devkit.fake_slack.requests import fields, post_signed, slash_command_body, state_of, view_submission_body
@@ -42,6 +45,7 @@ SECRET = "console-signing-secret"
 TOKEN = "xoxb-console"
 PROMPT = "fanout> "
 DEFAULT_STATE = Path(".dev") / "console-slack.json"
+DETAILS = (RUN_CALLBACK, STORY_CALLBACK, BATCH_CALLBACK)  # the Details modal's views
 
 
 class Printer:
@@ -64,6 +68,10 @@ class Printer:
             heading = "── only you can see this ──"
         elif call.method == "files.completeUploadExternal":
             heading, body = "── bot uploads a file ──", [str(f.get("title", "")) for f in p.get("files", [])]
+        elif call.method == "views.update" and not call.error and (p.get("view") or {}).get("callback_id") in DETAILS:
+            # The Details modal as the bot filled it in (views.open showed "Reading…" first). Its buttons need a
+            # click, which a terminal has not: its first page is what the console shows.
+            heading, body = "── the bot shows you a modal (only you see it) ──", view_text(p["view"])
         else:
             return
         self._print(heading, body, indent="    " if p.get("thread_ts") else "  ")
@@ -138,7 +146,7 @@ async def serve_console(settings: Settings, state: Path) -> None:
                     await fake.wait_for(lambda: len(fake.views) > opened, timeout=3)  # noqa: B023
                 except AssertionError:
                     print("(the form did not open)")
-            if len(fake.views) > opened:
+            if len(fake.views) > opened and fake.views[-1]["view"].get("callback_id") == FORM:
                 record = fake.views[-1]
                 await fill_in({**record["view"], "id": record["id"]}, url, bot.team_id)
     finally:

@@ -27,6 +27,13 @@ def test_the_console_shows_the_run_to_its_final_state_and_never_a_traceback(
     output = console.wait_output(r"── bot uploads a file ──", timeout_s=30)  # the timeline PNG, after the edit
     assert "bot posts in #CCONSOLE" in output and "Simulated failure for value 2" in output
     assert "success rate 50%" in output and "[Cancel]" in output
+    # /fanout details: the modal's content, in the terminal, once the bot has filled it in.
+    [run_id] = set(re.findall(RUN_ID, output))
+    console.type(f"/fanout details {run_id}")
+    output = console.wait_output(r"Children · all · 1–12 of 12")
+    assert "the bot shows you a modal (only you see it)" in output and "── Run details ──" in output
+    assert "ran `/fanout 1-12` in #CCONSOLE" in output and "2 ✗ failed · 1 attempt" in output
+    assert "Simulated failure for value 2" in output and "Timeline · wall" in output
     console.type("/fanout nonsense")
     output = console.wait_output(r"only you can see this")
     # `/fanout` alone: the form, asked field by field; a bad answer comes back on its field, asked again.

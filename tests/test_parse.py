@@ -14,6 +14,7 @@ from bot.catalog import LAB_CHILD_TYPES, SCENARIOS, Catalog, OfferedChildType
 from bot.language import grammar as parse_module
 from bot.language.grammar import (
     CancelCommand,
+    DetailsCommand,
     HelpCommand,
     ListCommand,
     ParseError,
@@ -31,8 +32,8 @@ from workflows.model import ChildPlugin, FanoutRequest, ValueRange
 from workflows.values import iter_values
 
 LIMIT = 1_000_000
-TYPES = (RunCommand, HelpCommand, StatusCommand, CancelCommand, ListCommand, ScheduleCommand, SchedulesCommand,
-         ScheduleActionCommand, ParseError)
+TYPES = (RunCommand, HelpCommand, StatusCommand, CancelCommand, DetailsCommand, ListCommand, ScheduleCommand,
+         SchedulesCommand, ScheduleActionCommand, ParseError)
 RAW_AMP = re.compile(r"&(?!amp;|lt;|gt;)")
 
 
@@ -324,9 +325,10 @@ def test_help_list_status_cancel() -> None:
     assert parse("status fanout-1a2b-3c", max_values=LIMIT) == StatusCommand("fanout-1a2b-3c")
     assert parse("Cancel fanout-X9", max_values=LIMIT) == CancelCommand("fanout-X9")
     assert parse("status a.b_c:d-1", max_values=LIMIT) == StatusCommand("a.b_c:d-1")
+    assert parse("details fanout-1a2b-3c", max_values=LIMIT) == DetailsCommand("fanout-1a2b-3c")
 
 
-@pytest.mark.parametrize("name", ["status", "cancel"])
+@pytest.mark.parametrize("name", ["status", "cancel", "details"])
 def test_run_id_errors(name: str) -> None:
     assert f"`{name}` needs a run id, e.g. `/fanout {name} fanout-" in problem(name)
     assert "takes one run id, not 2 words" in problem(f"{name} a b")

@@ -28,7 +28,7 @@ from runtime.config import ConfigError
 from runtime.plugins import GROUP, announcement_problem, load_plugins
 from runtime.worker import WORKFLOW_RUNNER, WORKFLOWS, plugin_workers
 from tests.conftest import BotUnderTest, serve_bot, settings_for_tests
-from tests.slack_asks import command, new_channel, send, text_of
+from tests.slack_asks import click_in_modal, command, details_modal, modal_text, new_channel, send, text_of
 from workflows.plugin import MAX_RESULT_BYTES, ChildType, result_problem
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,6 +64,12 @@ async def team_bot(client: Client, temporal_address: str, tmp_path: Path,
         yield bot
 
 
+def lines_of(record: dict[str, Any]) -> list[str]:
+    """A Details page's children: the sections with a Story button or a value first."""
+    texts = [str((b.get("text") or {}).get("text", "")) for b in record["view"]["blocks"] if b["type"] == "section"]
+    return [t for t in texts if t.startswith("*") and t[1:].lstrip("-")[:1].isdigit()]
+
+
 def summaries(fake: FakeSlack, channel: str) -> list[PostedMessage]:
     return [m for m in fake.messages(channel) if (m.metadata or {}).get("event_type") == "fanout_summary"]
 
@@ -93,6 +99,16 @@ async def test_an_activity_child_writes_one_file_per_value_and_a_retry_never_wri
     assert child.workflow_type == "PluginChildWorkflow" and child.task_queue.endswith(".child.write-file")
     history = await handle.fetch_history()
     assert sum(e.HasField("activity_task_scheduled_event_attributes") for e in history.events) == 2
+    # Its story in the Details modal: its attempts are activities of one run, with a timer between them.
+    record = await details_modal(team_bot, run_id, channel)
+    retried = await click_in_modal(team_bot, record, "fanout_details_go:retried")
+    [line] = lines_of(retried)
+    assert line.startswith("*5* ✓ succeeded → {") and "2 attempts" in line
+    story = modal_text(await click_in_modal(team_bot, record, "fanout_details_open_child", "4"))
+    assert "its attempts are activities inside this one child workflow" in story
+    assert "attempt 1 failed after" in story and "_DiskHiccup_: the disk hiccuped after writing value-5.json" in story
+    assert "then a 1 s backoff before attempt 2" in story and "attempt 2 succeeded after" in story
+    assert "*Final:* succeeded after 2 attempts" in story
 
 
 async def test_an_activity_child_in_batches_one_activity_per_value_with_the_csv(

@@ -221,6 +221,9 @@ def test_summary_lab_result() -> None:
     }
     retry = buttons(message)["fanout_retry"]
     assert retry["value"] == "fanout-abc" and retry["text"]["text"] == "Retry failed (2)"
+    # A run too small for a timeline picture: its Details modal shows the timeline (no Timeline button any more).
+    assert list(buttons(message)) == ["fanout_retry", "fanout_run_again", "fanout_edit_run", "fanout_details"]
+    assert buttons(message)["fanout_details"]["value"] == "fanout-abc"
     # Successes come before failures.
     assert text.index("1 → 2") < text.index("Simulated failure for value 2")
 
@@ -442,7 +445,8 @@ def test_run_message_running() -> None:
     text = all_text(message)
     assert "60%" in text and "*3* of *5* done" in text and "1 failed" in text and "2 running" in text
     assert "12.5 s elapsed" in text and "cancelling" not in text
-    assert set(buttons(message)) == {"fanout_cancel", "fanout_open_ui"}
+    assert set(buttons(message)) == {"fanout_cancel", "fanout_details", "fanout_open_ui"}
+    assert buttons(message)["fanout_details"]["value"] == "fanout-abc"  # the run's Details modal
 
 
 def test_run_message_cancelling() -> None:
@@ -457,7 +461,7 @@ def test_run_message_final() -> None:
     assert_valid(message)
     text = all_text(message)
     assert "Finished: 3 succeeded · 2 failed — see thread" in text
-    assert set(buttons(message)) == {"fanout_open_ui"}
+    assert set(buttons(message)) == {"fanout_details", "fanout_open_ui"}
     assert buttons(message)["fanout_open_ui"]["url"] == UI
 
 
@@ -493,7 +497,7 @@ def test_run_message_escapes_command_text_and_bad_user_ids() -> None:
 def test_run_message_without_ui_url() -> None:
     message = run_message(make_run(ui_url=""), None)
     assert_valid(message)
-    assert set(buttons(message)) == {"fanout_cancel"}
+    assert set(buttons(message)) == {"fanout_cancel", "fanout_details"}
 
 
 # ---------------------------------------------------------------- other messages
@@ -575,10 +579,12 @@ def test_a_run_that_ended_without_a_result(status: str, words: str) -> None:
     summary = summary_message(make_run(), ended)
     assert_valid(summary)
     assert f"Run {words} in Temporal" in all_text(summary) and "fanout_retry" not in buttons(summary)
+    assert "fanout_details" in buttons(summary)  # its children are still in Temporal
     assert summary.metadata["event_payload"]["status"] == status  # type: ignore[index]
     message = run_message(make_run(), None, final=ended)
     assert_valid(message)
-    assert f"Run {words} in Temporal" in all_text(message) and set(buttons(message)) == {"fanout_open_ui"}
+    assert f"Run {words} in Temporal" in all_text(message)
+    assert set(buttons(message)) == {"fanout_details", "fanout_open_ui"}
 
 
 # ---------------------------------------------------------------- approvals and schedules
@@ -617,8 +623,9 @@ def test_a_run_that_never_ran_says_why_with_no_buttons_to_act(status: str, says:
     for message in (final, summary):
         assert_valid(message)
         assert says in all_text(message) and "nothing ran" in all_text(message)
-    assert set(buttons(final)) == {"fanout_open_ui"}
+    assert set(buttons(final)) == {"fanout_open_ui"}  # nothing ran: no details
     assert "fanout_approve" not in buttons(summary) and "fanout_retry" not in buttons(summary)
+    assert "fanout_details" not in buttons(summary)
 
 
 def test_an_approved_run_says_who_approved_it_and_when() -> None:

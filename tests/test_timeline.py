@@ -279,29 +279,7 @@ async def test_a_run_gets_its_timeline_in_its_thread_after_the_summary(bot: BotU
     assert summary_at < upload_at
     summary = next(m for m in bot.fake.thread("C-timeline", run.ts) if (m.metadata or {}).get("event_type")
                    == "fanout_summary")
-    assert "fanout_timeline" not in str(summary.blocks)  # the picture is there: no button for it
-
-
-async def test_a_small_run_gets_no_picture_and_its_timeline_on_request(bot: BotUnderTest, client: Client) -> None:
-    from tests.slack_asks import click, text_of
-    from tests.test_bot_e2e import run_command, wait_summary
-
-    _, _, _, run = await run_command(bot, "1 2 3 4 5", channel="C-tl-small")
-    workflow_id = run.metadata["event_payload"]["workflow_id"]
-    await wait_summary(bot, "C-tl-small", run.ts)
-    await client.get_workflow_handle(f"{workflow_id}-slack").result()  # its reporter is done: nothing more comes
-    assert not [f for f in bot.fake.files if f["filename"].startswith(workflow_id)]
-    summary = next(m for m in bot.fake.thread("C-tl-small", run.ts) if (m.metadata or {}).get("event_type")
-                   == "fanout_summary")
-    [timeline_button] = [e for b in summary.blocks if b["type"] == "actions" for e in b["elements"]
-                         if e["action_id"] == "fanout_timeline"]
-    answer = await click(bot, "fanout_timeline", timeline_button["value"], "C-tl-small")
-    shown = text_of(answer)
-    assert answer["response_type"] == "ephemeral" and f"Timeline of `{workflow_id}`" in shown
-    assert shown.count("✓") == 3 and shown.count("✗") == 2  # a row per child, marked by its outcome
-    assert "\\n4 " in shown and "#3" not in shown  # labelled by value
-    elsewhere = text_of(await click(bot, "fanout_timeline", workflow_id, "C-tl-other"))
-    assert "No run" in elsewhere and "✓" not in elsewhere  # a run belongs to its channel
+    assert "fanout_details" in str(summary.blocks)  # the picture is in the thread; the Details modal has the rest
 
 
 async def test_a_failed_upload_is_retried_and_lands_once(bot: BotUnderTest) -> None:

@@ -83,6 +83,11 @@ class CancelCommand:
 
 
 @dataclass(frozen=True)
+class DetailsCommand:
+    run_id: str
+
+
+@dataclass(frozen=True)
 class ListCommand:
     pass
 
@@ -93,7 +98,7 @@ class ParseError:
     field: str = ""  # what was wrong: "values", "scenario", an option's name, or "" (the command as a whole)
 
 
-Command = (RunCommand | HelpCommand | StatusCommand | CancelCommand | ListCommand | ScheduleCommand
+Command = (RunCommand | HelpCommand | StatusCommand | CancelCommand | DetailsCommand | ListCommand | ScheduleCommand
            | SchedulesCommand | ScheduleActionCommand)
 
 
@@ -373,6 +378,7 @@ _SUBCOMMAND_PARSERS: dict[str, Callable[[list[str], ParseContext], Command]] = {
     "list": _list,
     "status": lambda args, _: StatusCommand(_run_id("status", args)),
     "cancel": lambda args, _: CancelCommand(_run_id("cancel", args)),
+    "details": lambda args, _: DetailsCommand(_run_id("details", args)),
     "scenario": _scenario,
     "schedule": lambda args, context: _schedule(" ".join(args), context),  # (parse() reads its quotes)
     "schedules": _schedules,

@@ -270,20 +270,21 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand(
         "scenario",
         "<name> [options]",
-        "run a named scenario (the lab's three, and any this workspace adds)",
+        "run a named scenario (the lab's, and this workspace's)",
         "scenario large-scale",
     ),
     Subcommand("status", "<run-id>", "progress, or the result, of a run", "status <run-id>"),
-    Subcommand("cancel", "<run-id>", "cancel a run: running children stop, results so far are kept", "cancel <run-id>"),
+    Subcommand("details", "<run-id>", "a run's details: its children and their stories", "details <run-id>"),
+    Subcommand("cancel", "<run-id>", "cancel a run; results so far are kept", "cancel <run-id>"),
     Subcommand("list", "", "recent runs started in this channel", "list"),
     Subcommand("schedule", 'every <N>m|h|d | "<cron>" [--tz <zone>] <values or scenario> [options]',
-               "run it again and again: every interval, or at cron times (UTC unless `--tz`, e.g. "
+               "run it every interval, or at cron times (UTC unless `--tz`, e.g. "
                "`--tz Europe/Paris`)", "schedule every 1h 1-10"),
     Subcommand("schedules", "", "this channel's schedules: next firing, last result", "schedules"),
     Subcommand("pause", "<schedule-id>", "pause a schedule", "pause <schedule-id>"),
     Subcommand("resume", "<schedule-id>", "resume a paused schedule", "resume <schedule-id>"),
     Subcommand("trigger", "<schedule-id>", "fire a schedule now", "trigger <schedule-id>"),
-    Subcommand("delete", "<schedule-id>", "delete a schedule (its runs so far stay)", "delete <schedule-id>"),
+    Subcommand("delete", "<schedule-id>", "delete a schedule (not its runs)", "delete <schedule-id>"),
     Subcommand("help", "", "this help", "help"),
 )
 

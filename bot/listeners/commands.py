@@ -1,6 +1,6 @@
 """The slash command, ``/fanout <text>``: refused privately in its ack, the help in its ack, the run form for
-``/fanout`` alone, and every other command acked at once and answered after (privately, or by the run's
-reporter in the channel)."""
+``/fanout`` alone, a run's Details modal for ``/fanout details <run-id>``, and every other command acked at once and
+answered after (privately, or by the run's reporter in the channel)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.language.grammar import (
     CancelCommand,
     Command,
+    DetailsCommand,
     HelpCommand,
     ListCommand,
     ParseError,
@@ -22,12 +23,13 @@ from bot.language.grammar import (
     StatusCommand,
 )
 from bot.language.help import help_text, usage_text
-from bot.listeners.shared import answer, command_caller, open_form, tell
+from bot.listeners.shared import answer, command_caller, open_details, open_form, tell
 from bot.operations.answers import Answer
 from bot.operations.operations import Operations
 from bot.operations.permissions import Caller
 from bot.operations.runs import unescape_slack
 from bot.operations.start import Invocation
+from bot.render.details import Place
 from bot.render.form import FormContext
 from bot.render.replies import error_message, help_message
 
@@ -64,6 +66,11 @@ async def fanout_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncR
     elif isinstance(parsed, HelpCommand):
         await ack(**help_message(help_text(catalog)).as_ack())
         return
+    elif isinstance(parsed, DetailsCommand):  # the modal opens at once, then shows what Temporal says
+        await ack()
+        await open_details(client, str(command.get("trigger_id", "")), ops, caller,
+                           Place(parsed.run_id, caller.channel_id), respond=respond)
+        return
     else:
         await ack()  # within Slack's 3 s; the answer follows privately, or from the run's reporter
     await answer(respond, _described(parsed), _operation(ops, caller, parsed, command))
@@ -98,4 +105,4 @@ async def _operation(ops: Operations, caller: Caller, parsed: Command, command: 
             return await ops.schedules.list_schedules(caller)
         case ScheduleActionCommand():
             return await ops.schedules.act(caller, parsed)
-    return None  # HelpCommand: answered in the ack
+    return None  # HelpCommand: answered in the ack; DetailsCommand: a modal

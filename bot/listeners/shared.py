@@ -1,5 +1,6 @@
 """What the surfaces' listeners share: who asks (from a payload), answering privately after the ack (and when
-the work fails), and opening the run form."""
+the work fails), opening the run form, and the Details modal: opened (or pushed) at once with a loading view
+within the trigger's 3 s, then updated with what Temporal says."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.catalog import Catalog
 from bot.mrkdwn import escape
 from bot.operations.answers import Answer
+from bot.operations.operations import Operations
 from bot.operations.permissions import Caller
 from bot.render.blocks import Message
+from bot.render.details import Place, answer_view, batch_view, loading_view, run_view, story_view
 from bot.render.form import FormContext, run_form
 from bot.render.replies import error_message
 from workflows.model import FanoutRequest
@@ -78,3 +81,64 @@ async def open_form(client: AsyncWebClient, trigger_id: str, context: FormContex
             await tell(respond, error_message(f"Slack did not open the form "
                                               f"({escape(str(err.response.get('error')))}); try again, or type "
                                               "`/fanout <values> [options]`.", ""))
+
+
+# -- the Details modal ------------------------------------------------------------------------------------------
+
+def modal_caller(body: dict[str, Any], place: Place) -> Caller:
+    """Who clicked a button inside a Details view, and where: a modal's buttons carry no channel, so the run's
+    channel comes from the view's place (its private_metadata), and every action is checked against it."""
+    user = body.get("user") or {}
+    team = (body.get("team") or {}).get("id") or user.get("team_id") or ""
+    return Caller(user_id=str(user.get("id", "")), team_id=str(team), channel_id=place.channel_id)
+
+
+async def details_view(ops: Operations, caller: Caller, place: Place) -> dict[str, Any]:
+    """What the view at ``place`` shows: the run's page, a child's story or a batch's failures; or, in their place,
+    the answer that says why not (the allow-lists, no such run in this channel, Temporal away)."""
+    if problem := ops.refusal(caller):
+        return answer_view(error_message(problem, ""), place)
+    try:
+        if place.batch >= 0:
+            batch = await ops.details.batch(caller, place)
+            return answer_view(batch.message, place) if isinstance(batch, Answer) else batch_view(batch, place)
+        if place.child >= 0:
+            story = await ops.details.child(caller, place)
+            return answer_view(story.message, place) if isinstance(story, Answer) else story_view(story, place)
+        page = await ops.details.run(caller, place)
+        return answer_view(page.message, place) if isinstance(page, Answer) else run_view(page, place)
+    except Exception as err:  # the boundary of one user's request: tell them, log it, keep serving the others
+        log.exception("Details of %s failed", place.run_id)
+        problem = f"Something went wrong with Details ({escape(type(err).__name__)}); nothing more was done."
+        return answer_view(error_message(problem, ""), place)
+
+
+async def open_details(client: AsyncWebClient, trigger_id: str, ops: Operations, caller: Caller, place: Place, *,
+                       push: bool = False, respond: AsyncRespond | None = None) -> None:
+    """``views.open`` (``views.push`` over the run's modal) at once, with a loading view, within the trigger's 3 s;
+    then ``views.update`` with what Temporal says, which may take longer."""
+    try:
+        opened = await (client.views_push if push else client.views_open)(trigger_id=trigger_id,
+                                                                          view=loading_view(place))
+    except SlackApiError as err:
+        log.warning("could not open the details of %s: %s", place.run_id, err.response.get("error"))
+        if respond is not None:
+            await tell(respond, error_message(f"Slack did not open the details "
+                                              f"({escape(str(err.response.get('error')))}); try again, or type "
+                                              f"`/fanout details {escape(place.run_id)}`.", ""))
+        return
+    view = opened["view"]
+    await update_details(client, str(view["id"]), str(view.get("hash") or ""), await details_view(ops, caller, place))
+
+
+async def update_details(client: AsyncWebClient, view_id: str, view_hash: str, view: dict[str, Any]) -> None:
+    """``views.update`` with the hash of the view as it was read: if another action changed it since
+    (``hash_conflict``), that one is newer and stays; this update is dropped."""
+    try:
+        await client.views_update(view_id=view_id, hash=view_hash or None, view=view)
+    except SlackApiError as err:
+        error = err.response.get("error")
+        if error == "hash_conflict":
+            log.info("view %s changed meanwhile: this update is dropped (hash_conflict)", view_id)
+        else:  # the user closed it (not_found), Slack refused it: nobody left to show it to
+            log.warning("could not update view %s: %s", view_id, error)

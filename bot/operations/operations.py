@@ -1,7 +1,7 @@
 """``Operations``: every operation /fanout offers, in one object that each surface is given: the Slack
-listeners (bot.listeners) and the terminal CLI (bot.cli). Runs, schedules, approvals and Workflow Builder steps
-each have their own module; here is what they share: the settings, what a channel is offered (the catalog),
-the allow-lists, and the Home tab's refresh."""
+listeners (bot.listeners) and the terminal CLI (bot.cli). Runs, schedules, approvals, Workflow Builder steps and a
+run's details each have their own module; here is what they share: the settings, what a channel is offered (the
+catalog), the allow-lists, and the Home tab's refresh."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from bot.catalog import RECHECK_S, SCENARIOS, Catalog, ServedChildTypes
 from bot.home.tab import HomeUser, ask_to_publish
 from bot.language.grammar import Command, ParseError, parse
 from bot.operations.approvals import Approvals
+from bot.operations.details import Details
 from bot.operations.permissions import Caller, refusal
 from bot.operations.runs import COMMAND_BUDGET_S, Runs
 from bot.operations.schedules import Schedules
@@ -29,6 +30,7 @@ class Operations:
         self.schedules = Schedules(self.runs)
         self.approvals = Approvals(self.runs)
         self.steps = Steps(self.runs)
+        self.details = Details(self.runs)
 
     def refusal(self, caller: Caller) -> str | None:
         """Why this caller may not use /fanout here (the allow-lists), or None."""

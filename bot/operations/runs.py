@@ -22,7 +22,6 @@ from temporalio.client import Client, WorkflowFailureError, WorkflowHandle, Work
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from bot.files.timeline import text_timeline
 from bot.language.grammar import RunCommand
 from bot.language.help import command_text, usage_text
 from bot.language.table import APPROVE_TIMEOUT_S
@@ -38,7 +37,7 @@ from bot.operations.start import (
     start_reported,
     start_unreported,
 )
-from bot.render.replies import list_message, status_message, timeline_message
+from bot.render.replies import list_message, status_message
 from bot.reporting.payloads import Approval, CancelRun, Step
 from bot.runs.info import RunInfo
 from bot.runs.lookup import STATUS_NAMES, FoundRun, Scope, find_run, list_runs
@@ -246,26 +245,7 @@ class Runs:
             return no_answer(self.gateway.address)
         return shown(list_message(caller.channel_id, listings))
 
-    # -- buttons on the summary: retry failed, run again, edit and run, timeline ---------------------
-
-    async def timeline(self, caller: Caller, run_id: str) -> Answer:
-        """A finished run's timeline, privately, as text: for runs whose thread has no picture of it."""
-        found = await self.find(caller, run_id)
-        if isinstance(found, Answer):
-            return found
-        if not found.has_result:
-            return refused(f"Run {code(run_id)} has not finished; `/fanout status {escape(run_id)}` shows how far "
-                           "it got.")
-        try:
-            async with asyncio.timeout(COMMAND_BUDGET_S):
-                result = await found.result()
-                request = await run_request(found.client, run_id)
-        except (TimeoutError, RPCError, WorkflowFailureError, ValueError) as err:
-            log.warning("timeline of %s: %s", run_id, err)
-            return no_answer(self.gateway.address)
-        if not (drawn := text_timeline(result, request.ranges)):
-            return refused(f"Run {code(run_id)} has no children on its timeline.")
-        return shown(timeline_message(run_id, drawn))
+    # -- buttons on the summary: retry failed, run again, edit and run ------------------------------
 
     async def retry_failed(self, caller: Caller, run_id: str, *, thread_ts: str, trigger_id: str) -> Answer | None:
         found = await self.find(caller, run_id)

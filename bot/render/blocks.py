@@ -34,8 +34,8 @@ CONTEXT_MAX = 2000  # conservative per-element cap for context text
 LINE_MAX = 400  # one list entry (e.g. a failed child's error) never takes more than this
 MORE_RESERVE = 40  # room kept for a trailing "…and 1,000,000 more" line
 
-def section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=clip(text, SECTION_MAX) or " "))
+def section(text: str, accessory: ButtonElement | None = None) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=clip(text, SECTION_MAX) or " "), accessory=accessory)
 
 
 def context(*texts: str) -> ContextBlock:

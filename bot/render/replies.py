@@ -9,7 +9,7 @@ from typing import Any
 from slack_sdk.models.blocks import Block
 
 from bot.mrkdwn import channel, code, escape, link, mention, slack_date, user_text
-from bot.render.blocks import SECTION_MAX, Message, actions, button, finish, packed_message, section
+from bot.render.blocks import Message, actions, button, finish, packed_message, section
 from bot.render.run import failure_groups, open_ui_buttons, progress_lines, stats_line, timing_line
 from bot.runs.lookup import RunListing
 from workflows.model import FanoutResult, Progress
@@ -31,13 +31,6 @@ def help_message(help_text: str) -> Message:
     lines = help_text.strip().splitlines() or ["(no help)"]
     return packed_message(lines[0], "", lines, len(lines), "_…and {n:,} more lines_",
                           extra=[actions(button("New run", "fanout_new_run", value="new", style="primary"))])
-
-
-def timeline_message(run_id: str, timeline: str) -> Message:
-    """A run's timeline as text (bot.files.timeline.text_timeline), in a code block."""
-    head = f"Timeline of {code(run_id, 100)}"
-    body = escape(timeline)[:SECTION_MAX - len(head) - 10]
-    return finish(f"Timeline of {run_id}", [section(f"{head}\n```{body}```")])
 
 
 def status_message(run_id: str, status: str, progress: Progress | None, result: FanoutResult | None,

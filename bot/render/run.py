@@ -52,10 +52,10 @@ ENDED = {"terminated": "terminated", "timed_out": "timed out", "failed": "failed
          "not_started": "not started (its id is taken by another workflow)"}
 NEVER_RAN = {"rejected", "expired", "withdrawn"}  # runs that waited for an approval and never started
 # A run with fewer children gets no timeline picture in its thread: its summary lists every child with its
-# result, and a Timeline button shows the timeline privately, as text, on request. A picture costs ~135 ms of
-# the bot's CPU and a call of each of two Tier 4 files methods; a workshop's sixty 8-value runs would be sixty
-# uploads for pictures few open.
+# result, and its Details modal shows the timeline as text. A picture costs ~135 ms of the bot's CPU and a call
+# of each of two Tier 4 files methods; a workshop's sixty 8-value runs would be sixty uploads for pictures few open.
 TIMELINE_MIN_CHILDREN = 10
+DETAILS_ACTION = "fanout_details"  # the Details button on the run message and the summary (value: the run id)
 
 
 def pictured(result: FanoutResult) -> bool:
@@ -105,6 +105,11 @@ def progress_lines(progress: Progress) -> list[str]:
     if progress.cancel_requested_by:
         lines.append(f"⏹ cancelling (requested by {mention(progress.cancel_requested_by)})")
     return lines
+
+
+def details_button(run_id: str) -> Any:
+    """Opens the run's Details modal (bot.render.details): for teammates without the Temporal UI."""
+    return button("Details", DETAILS_ACTION, value=run_id)
 
 
 def open_ui_buttons(url: str) -> list[Any]:
@@ -167,6 +172,8 @@ def run_message(run: RunInfo, progress: Progress | None, *, final: FanoutResult 
         confirm = confirm_dialog("Cancel this run?", f"Stop run `{run.workflow_id}`? Finished results are kept.",
                                  "Cancel run", "Keep running")
         buttons.append(button("Cancel", "fanout_cancel", value=run.workflow_id, style="danger", confirm=confirm))
+    if not waiting_until and not (final is not None and final.status in NEVER_RAN):
+        buttons.append(details_button(run.workflow_id))
     buttons += open_ui_buttons(run.ui_url)
     blocks: list[Block] = [section(head), section(status),
                            context(f"Run `{escape(run.workflow_id)}` · {link(run.ui_url, 'Temporal Web UI')}")]
@@ -281,8 +288,8 @@ def summary_message(run: RunInfo, result: FanoutResult) -> Message:
     if run.in_slack and result.status != "not_started":
         buttons += [button("Run again", "fanout_run_again", value=run.workflow_id),
                     button("Edit and run", "fanout_edit_run", value=run.workflow_id)]
-    if result.spans and not pictured(result) and result.status not in ENDED:
-        buttons.append(button("Timeline", "fanout_timeline", value=run.workflow_id))
+    if result.status not in NEVER_RAN and result.status != "not_started":  # it ran: its children have details
+        buttons.append(details_button(run.workflow_id))
     tail: list[Block] = [actions(*buttons)] if buttons else []
     fixed = to_dicts(head + tail)
     budget = Budget(TOTAL_TEXT_MAX - text_length(fixed), MAX_BLOCKS - len(fixed) - 2)  # 2 dividers

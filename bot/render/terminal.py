@@ -1,4 +1,5 @@
-"""Slack messages as plain terminal text (the CLI, and make dev's console): Block Kit blocks -> lines. Pure."""
+"""Slack messages and modals as plain terminal text (the CLI, and make dev's console): Block Kit blocks -> lines.
+Pure."""
 
 from __future__ import annotations
 
@@ -27,3 +28,11 @@ def blocks_to_text(blocks: list[dict[str, Any]], *, plain: bool = False, links_o
         if kind == "divider":
             lines.append("─" * 40)
     return [mrkdwn_to_text(line, plain=plain) for line in lines if line]
+
+
+def view_text(view: dict[str, Any]) -> list[str]:
+    """A modal as terminal lines (the CLI's ``details``, make dev's console): its title, then its blocks as
+    ``blocks_to_text`` gives them, links kept and code fences gone."""
+    title = str((view.get("title") or {}).get("text", ""))
+    lines = blocks_to_text(view.get("blocks") or [], plain=True, links_only=True)
+    return [f"── {title} ──", *(line.replace("```", "") for line in lines)]

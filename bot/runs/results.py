@@ -12,23 +12,19 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Iterator
-from datetime import timedelta
 from itertools import islice
 from typing import Any, NamedTuple
 
-from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
-from temporalio.api.history.v1 import HistoryEvent
-from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import CancelledError
 
+from bot.runs.events import first_event
 from workflows.model import BatchOutput, FailedChild, FanoutRequest, FanoutResult, SuccessfulResult
 from workflows.rules import failure_message
 from workflows.values import batch_count, compress, iter_values
 
 READ_AHEAD = 16  # batch results fetched concurrently while rows are written in order
-RPC_TIMEOUT = timedelta(seconds=2)
 
 
 class ValueRow(NamedTuple):
@@ -39,18 +35,6 @@ class ValueRow(NamedTuple):
     result: Any  # an int (the lab's children), a team's JSON, or None (no result)
     error: str
     attempts: int  # 0 for a value that never ran
-
-
-async def first_event(client: Client, workflow_id: str, run_id: str = "") -> HistoryEvent:
-    """A workflow's first event (no ``run_id``: its latest run's), read alone: one event whatever the history's size.
-    Raises RPCError (NOT_FOUND: no such workflow, or retention removed it)."""
-    response = await client.workflow_service.get_workflow_execution_history(
-        GetWorkflowExecutionHistoryRequest(namespace=client.namespace, maximum_page_size=1,
-                                           execution=WorkflowExecution(workflow_id=workflow_id, run_id=run_id)),
-        retry=True, timeout=RPC_TIMEOUT)
-    if not response.history.events:
-        raise ValueError(f"no history for {workflow_id}")
-    return response.history.events[0]
 
 
 async def run_request(client: Client, run_id: str) -> FanoutRequest:

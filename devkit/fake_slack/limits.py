@@ -154,7 +154,8 @@ def _invalid(*messages: str) -> dict[str, Any]:
 
 class Views:
     """What views.open/push/update/publish keep: ``opened`` modals (``FakeSlack.views``: dicts of id, view,
-    trigger_id, method, hash, external_id, updates) and ``home_tabs`` (user id -> the last view published)."""
+    trigger_id, method, hash, external_id, updates, root_view_id, previous_view_id) and ``home_tabs`` (user id ->
+    the last view published)."""
 
     def __init__(self, wall_clock: Callable[[], float]) -> None:
         self.wall_clock = wall_clock
@@ -220,7 +221,8 @@ class Views:
         self._stack = [*self._stack, view["id"]] if pushed else [view["id"]]
         view["root_view_id"] = self._stack[0]
         self.opened.append({"id": view["id"], "view": p["view"], "trigger_id": trigger, "method": method,
-                            "hash": view["hash"], "external_id": external_id, "updates": 0})
+                            "hash": view["hash"], "external_id": external_id, "updates": 0,
+                            "root_view_id": view["root_view_id"], "previous_view_id": view["previous_view_id"]})
         return {"ok": True, "view": view}
 
     def _trigger_error(self, trigger: str) -> str | None:

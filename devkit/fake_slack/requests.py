@@ -99,6 +99,19 @@ def home_action_body(action_id: str, value: str, *, user_id: str = "U1", team_id
     return urlencode({"payload": json.dumps(payload)})
 
 
+def view_action_body(action_id: str, value: str, view: dict[str, Any], *, user_id: str = "U1", team_id: str = "T1",
+                     trigger_id: str | None = None) -> str:
+    """A button clicked inside a modal: the container is the view, which Slack sends whole (its ``id``, ``hash``,
+    ``private_metadata``, the stack's ``root_view_id`` and ``previous_view_id``); no channel, no response_url."""
+    payload = {"type": "block_actions", "user": _user(user_id, team_id), "api_app_id": "A1",
+               "token": "fake-verification-token", "container": {"type": "view", "view_id": view["id"]},
+               "trigger_id": trigger_id or _trigger_id(), "team": {"id": team_id, "domain": "fake"},
+               "is_enterprise_install": False, "view": view,
+               "actions": [{"action_id": action_id, "block_id": "fanout", "value": value, "type": "button",
+                            "action_ts": f"{time.time():.6f}"}]}
+    return urlencode({"payload": json.dumps(payload)})
+
+
 def event_body(event: dict[str, Any], *, team_id: str = "T1") -> str:
     """An Events API delivery (JSON): ``event_callback`` wrapping ``event``."""
     return json.dumps({"token": "fake-verification-token", "team_id": team_id, "api_app_id": "A1",

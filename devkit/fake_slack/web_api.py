@@ -208,7 +208,8 @@ class FakeSlack:
 
     @property
     def views(self) -> list[dict[str, Any]]:
-        """Opened and pushed modals: dicts of id ("V0001"), view, trigger_id, method, hash, external_id, updates."""
+        """Opened and pushed modals: dicts of id ("V0001"), view, trigger_id, method, hash, external_id, updates,
+        root_view_id and previous_view_id (None for an opened view)."""
         return self._views.opened
 
     @property

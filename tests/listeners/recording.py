@@ -1,11 +1,14 @@
 """Stand-ins for what a listener is given, recording what it does, in order: a recording ``Operations`` (never a
 stand-in for Temporal's client: the operations are what a listener talks to), Bolt's ``ack``/``respond``/``fail``,
-and a Slack client that records ``views_open``. The parser and the catalog are the real ones (pure)."""
+and a Slack client that records ``views_open``, ``views_push`` and ``views_update`` (answering as Slack does, or with
+an error set up in ``failing``). The parser and the catalog are the real ones (pure)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from typing import Any
+
+from slack_sdk.errors import SlackApiError
 
 from bot.catalog import LAB, Catalog
 from bot.language.grammar import Command, ParseError, parse
@@ -58,6 +61,7 @@ class RecordingOperations:
         self.schedules = _Group(journal, "schedules", self.answers)
         self.approvals = _Group(journal, "approvals", self.answers)
         self.steps = _Group(journal, "steps", self.answers)
+        self.details = _Group(journal, "details", self.answers)
 
     def refusal(self, caller: Caller) -> str | None:
         return refusal(self.settings, caller)
@@ -81,10 +85,12 @@ class RecordingOperations:
 
 
 class Bolt:
-    """Bolt's ack, respond and fail for one request, and a Slack client that records views_open."""
+    """Bolt's ack, respond and fail for one request, and a Slack client that records the views methods. ``failing``:
+    method name -> the Slack error its next call answers (views_update: "hash_conflict", …)."""
 
-    def __init__(self, journal: Journal) -> None:
+    def __init__(self, journal: Journal, failing: dict[str, str] | None = None) -> None:
         self.journal = journal
+        self.failing = dict(failing or {})
 
     async def ack(self, **kwargs: Any) -> None:
         self.journal.entries.append(("ack", kwargs))
@@ -95,6 +101,17 @@ class Bolt:
     async def fail(self, error: str) -> None:
         self.journal.entries.append(("fail", error))
 
+    async def _view_call(self, method: str, view_id: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+        self.journal.entries.append((method, kwargs))
+        if error := self.failing.pop(method, None):
+            raise SlackApiError(error, {"ok": False, "error": error})
+        return {"ok": True, "view": {"id": view_id, "hash": f"hash-of-{view_id}"}}
+
     async def views_open(self, **kwargs: Any) -> dict[str, Any]:
-        self.journal.entries.append(("views_open", kwargs))
-        return {"ok": True}
+        return await self._view_call("views_open", "VOPENED", kwargs)
+
+    async def views_push(self, **kwargs: Any) -> dict[str, Any]:
+        return await self._view_call("views_push", "VPUSHED", kwargs)
+
+    async def views_update(self, **kwargs: Any) -> dict[str, Any]:
+        return await self._view_call("views_update", str(kwargs.get("view_id")), kwargs)

@@ -7,7 +7,11 @@ from typing import Any
 
 from bot.listeners.actions import (
     approve_clicked,
+    batch_clicked,
     cancel_clicked,
+    child_clicked,
+    details_clicked,
+    details_moved,
     edit_and_run_clicked,
     new_run_clicked,
     open_ui_clicked,
@@ -17,6 +21,8 @@ from bot.listeners.actions import (
 )
 from bot.operations.answers import refused, said
 from bot.operations.permissions import Caller
+from bot.render.details import ChildLine, Listing, Place, RunHeader, RunPage
+from bot.runs.info import RunInfo
 from tests.listeners.recording import Bolt, Journal, RecordingOperations
 from workflows.model import FanoutRequest, ValueRange
 
@@ -113,3 +119,115 @@ async def test_new_run_from_the_home_asks_for_a_channel_and_from_the_help_is_for
                           ops=RecordingOperations(journal))
     view = journal.first("views_open")[1]["view"]
     assert "channel" not in {b.get("block_id") for b in view["blocks"]}
+
+
+# -- the Details modal ---------------------------------------------------------------------------------------------
+
+def page() -> RunPage:
+    header = RunHeader(RunInfo("fanout-1", "U1", "C1", "1 2 3", 3, 1, 3), "Completed", live=False)
+    return RunPage(header, Listing(False, [ChildLine(0, "1", "succeeded", 1, 0.1, 2, True)], total=1))
+
+
+def in_modal(action_id: str, value: str, place: Place, *, pushed: bool = False) -> dict[str, Any]:
+    """A click inside a Details view: the view comes whole, with no channel anywhere in the body."""
+    view = {"id": "VDETAILS", "hash": "h-7", "callback_id": "fanout_details", "private_metadata": place.encode(),
+            "root_view_id": "VROOT" if pushed else "VDETAILS", "previous_view_id": "VROOT" if pushed else None}
+    return {"user": {"id": "U1", "team_id": "T1"}, "team": {"id": "T1"}, "trigger_id": "trig-3", "view": view,
+            "container": {"type": "view", "view_id": "VDETAILS"},
+            "actions": [{"action_id": action_id, "value": value}]}
+
+
+async def test_details_opens_a_loading_modal_at_once_then_fills_it_in_with_the_views_hash() -> None:
+    journal = Journal()
+    bolt = Bolt(journal)
+    ops = RecordingOperations(journal, answers={"details.run": page()})
+    await details_clicked(ack=bolt.ack, body=click(), respond=bolt.respond, client=bolt, ops=ops)
+    # Nothing waits on Temporal before views.open: the trigger lasts 3 s.
+    assert journal.names() == ["ack", "views_open", "details.run", "views_update"]
+    opened = journal.first("views_open")[1]
+    assert opened["trigger_id"] == "trig-2" and "Reading run" in json.dumps(opened["view"])
+    assert journal.first("details.run")[1] == (CALLER, Place("fanout-1", "C1"))
+    update = journal.first("views_update")[1]
+    assert (update["view_id"], update["hash"]) == ("VOPENED", "hash-of-VOPENED")
+    assert update["view"]["callback_id"] == "fanout_details"
+    assert "succeeded → 2" in json.dumps(update["view"], ensure_ascii=False)
+    assert Place.decode(update["view"]["private_metadata"]) == Place("fanout-1", "C1")  # the run's channel kept
+
+
+async def test_a_refusal_is_shown_in_the_modal() -> None:
+    journal = Journal()
+    bolt = Bolt(journal)
+    ops = RecordingOperations(journal, answers={"details.run": refused("No run `fanout-1` found in this channel.")})
+    await details_clicked(ack=bolt.ack, body=click(), respond=bolt.respond, client=bolt, ops=ops)
+    assert "No run `fanout-1` found in this channel." in json.dumps(journal.first("views_update")[1]["view"])
+    # The allow-lists too, checked on every action, before anything is read.
+    journal = Journal()
+    bolt = Bolt(journal)
+    ops = RecordingOperations(journal).with_settings(allowed_channels=frozenset({"COTHER"}))
+    await details_moved(ack=bolt.ack, body=in_modal("fanout_details_go:refresh", "refresh", Place("fanout-1", "C1")),
+                        client=bolt, ops=ops)
+    assert journal.names() == ["ack", "views_update"]
+    assert "FANOUT_ALLOWED_CHANNELS" in json.dumps(journal.first("views_update")[1]["view"])
+
+
+async def test_a_modal_that_does_not_open_is_said_privately() -> None:
+    journal = Journal()
+    bolt = Bolt(journal, failing={"views_open": "expired_trigger_id"})
+    await details_clicked(ack=bolt.ack, body=click(), respond=bolt.respond, client=bolt,
+                          ops=RecordingOperations(journal))
+    assert journal.names() == ["ack", "views_open", "respond"]  # nothing read from Temporal
+    assert "expired_trigger_id" in json.dumps(journal.first("respond")[1])
+
+
+async def test_moves_in_the_modal_take_the_runs_channel_from_its_metadata_and_update_it_with_its_hash() -> None:
+    place = Place("fanout-1", "C1", show="failed", page=2)
+    for action, target in [("fanout_details_go:next", Place("fanout-1", "C1", "failed", 3)),
+                           ("fanout_details_go:prev", Place("fanout-1", "C1", "failed", 1)),
+                           ("fanout_details_go:retried", Place("fanout-1", "C1", "retried", 0)),
+                           ("fanout_details_go:refresh", place)]:
+        journal = Journal()
+        bolt = Bolt(journal)
+        ops = RecordingOperations(journal, answers={"details.run": page()})
+        await details_moved(ack=bolt.ack, body=in_modal(action, "", place), client=bolt, ops=ops)
+        assert journal.names() == ["ack", "details.run", "views_update"], action
+        assert journal.first("details.run")[1] == (CALLER, target), action  # C1: from the metadata, not the body
+        update = journal.first("views_update")[1]
+        assert (update["view_id"], update["hash"]) == ("VDETAILS", "h-7"), action
+
+
+async def test_a_newer_change_wins_a_hash_conflict() -> None:
+    journal = Journal()
+    bolt = Bolt(journal, failing={"views_update": "hash_conflict"})
+    await details_moved(ack=bolt.ack, body=in_modal("fanout_details_go:next", "", Place("fanout-1", "C1")),
+                        client=bolt, ops=RecordingOperations(journal, answers={"details.run": page()}))
+    assert journal.names() == ["ack", "details.run", "views_update"]  # dropped, logged, and nothing raised
+
+
+async def test_a_story_and_a_batch_are_pushed_from_the_runs_modal_only() -> None:
+    place = Place("fanout-1", "C1", show="failed")
+    for listener, value, operation, target in [
+            (child_clicked, "3", "details.child", Place("fanout-1", "C1", child=3)),
+            (batch_clicked, "7", "details.batch", Place("fanout-1", "C1", batch=7))]:
+        journal = Journal()
+        bolt = Bolt(journal)
+        await listener(ack=bolt.ack, body=in_modal("x", value, place), client=bolt,
+                       ops=RecordingOperations(journal, answers={operation: refused("gone")}))
+        assert journal.names() == ["ack", "views_push", operation, "views_update"]
+        assert journal.first("views_push")[1]["trigger_id"] == "trig-3"
+        assert journal.first(operation)[1] == (CALLER, target)
+        assert journal.first("views_update")[1]["view_id"] == "VPUSHED"
+        # A pushed view never pushes again (the stack stays within Slack's three).
+        journal = Journal()
+        bolt = Bolt(journal)
+        await listener(ack=bolt.ack, body=in_modal("x", value, place, pushed=True), client=bolt,
+                       ops=RecordingOperations(journal))
+        assert journal.names() == ["ack"]
+
+
+async def test_a_button_in_a_view_without_its_place_does_nothing_but_ack() -> None:
+    journal = Journal()
+    bolt = Bolt(journal)
+    body = in_modal("fanout_details_go:next", "", Place("fanout-1", "C1"))
+    body["view"]["private_metadata"] = "not ours"
+    await details_moved(ack=bolt.ack, body=body, client=bolt, ops=RecordingOperations(journal))
+    assert journal.names() == ["ack"]
