@@ -22,6 +22,7 @@ from bot.render.run import (
     progress_bar,
     run_message,
     summary_message,
+    timing_line,
 )
 from bot.runs.info import RunInfo
 from bot.runs.lookup import RunListing
@@ -359,6 +360,19 @@ def test_summary_escapes_error_messages() -> None:
     assert "4: Simulated failure with newline" in text
 
 
+def test_the_slowest_child_is_named_as_everything_else_names_it() -> None:
+    spans = [ChildSpan(i, 0, 100 + 10 * i * (i != 4), "failed" if i % 2 else "succeeded") for i in range(5)]
+    assert "slowest 0.1 s (value 4)" in timing_line(lab_result(spans=spans))  # the fourth: value 4, failed
+    spans[3] = ChildSpan(3, 0, 50, "failed")
+    assert "slowest 0.1 s (value 3)" in timing_line(lab_result(spans=spans))  # the third: value 3, succeeded
+    twice = lab_result(successful_results=[SuccessfulResult(1, 2), SuccessfulResult(1, 2), SuccessfulResult(5, 10)],
+                       spans=[ChildSpan(0, 0, 10, "succeeded"), ChildSpan(1, 0, 90, "succeeded"),
+                              ChildSpan(2, 0, 10, "succeeded")])
+    assert "(value 1 #1)" in timing_line(twice)  # /fanout 1 1 5: which 1, by its position
+    stopped = lab_result(spans=[ChildSpan(0, 0, 10, "succeeded"), ChildSpan(1, 0, 90, "cancelled")])
+    assert "(#1)" in timing_line(stopped)  # a cancelled child's value is not in the result
+
+
 def test_summary_million_values_within_limits() -> None:
     successes = [SuccessfulResult(v, v * 2, attempts=1 + v % 3) for v in range(1, 2001, 2)]
     failures = [FailedChild(v, f"Simulated failure for value {v} & <more>", attempts=2) for v in range(2, 2002, 2)]
@@ -372,7 +386,7 @@ def test_summary_million_values_within_limits() -> None:
     assert_valid(message)
     text = all_text(message)
     assert "1 h 02 min" in text and "67.2× faster" in text
-    assert "slowest 1.5 s (#999)" in text
+    assert "slowest 1.5 s (batch 999)" in text
     assert len(more_counts(text)) == 2
     assert "Retry failed (500,000)" == buttons(message)["fanout_retry"]["text"]["text"]
 

@@ -37,7 +37,7 @@ from bot.render.blocks import (
     to_dicts,
 )
 from bot.runs.info import RunInfo
-from workflows.model import FailedChild, FanoutResult, Progress
+from workflows.model import ChildSpan, FailedChild, FanoutResult, Progress
 
 __all__ = [
     "Message", "escape", "progress_bar", "format_duration", "format_percent", "failure_kind", "run_message",
@@ -232,8 +232,24 @@ def timing_line(result: FanoutResult) -> str:
         durations = [(s.end_ms - s.start_ms) / 1000 for s in result.spans]
         slowest = max(range(len(durations)), key=durations.__getitem__)
         parts.append(f"child median {format_duration(median(durations))}, slowest "
-                     f"{format_duration(durations[slowest])} (#{result.spans[slowest].index})")
+                     f"{format_duration(durations[slowest])} ({child_label(result, result.spans[slowest])})")
     return " · ".join(parts)
+
+
+def child_label(result: FanoutResult, span: ChildSpan) -> str:
+    """A child as the rest of the bot names it: a batch by its number; a value by itself (with ``#position`` when the
+    run has it more than once, as the timeline labels it), read from the result's complete lists, which hold the
+    k-th succeeded (or failed) span's value k-th; ``#position`` where they cannot say (a cancelled child)."""
+    if result.batch_size > 1:
+        return f"batch {span.index}"
+    listed: list[Any] = (result.successful_results if span.status == "succeeded"
+                         else result.failed_children if span.status == "failed" else [])
+    k = sum(1 for s in result.spans if s.status == span.status and s.index < span.index)
+    if not result.results_complete or k >= len(listed):
+        return f"#{span.index}"
+    value = listed[k].value
+    seen = [s.value for s in result.successful_results] + [f.value for f in result.failed_children]
+    return f"value {value} #{span.index}" if seen.count(value) > 1 else f"value {value}"
 
 
 def failure_groups(result: FanoutResult) -> list[tuple[str, int, list[FailedChild]]]:
