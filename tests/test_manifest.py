@@ -39,6 +39,7 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "users_info": {"users:read"},
     "reactions_add": {"reactions:write"},
     "views_open": set(),
+    "views_push": set(),
     "views_update": set(),
     "views_publish": set(),
     "functions_completeSuccess": set(),  # no scope (any bot token)

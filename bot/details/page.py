@@ -7,6 +7,7 @@ its reporter last saw."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from bot.runs.results import run_request
 from workflows.model import MAX_RESULT_BYTES, RESULT_BYTES_PER_VALUE, FanoutRequest
 from workflows.values import batch_count, count_values, plan_shards, run_batch_size
 
+log = logging.getLogger("fanout.bot")
 NEVER_RAN = ("rejected", "expired", "withdrawn", "not_started")  # a reporter's statuses for a run that never started
 
 
@@ -53,7 +55,6 @@ def _shape(request: FanoutRequest, total: int) -> tuple[int, int]:
 
 async def run_page(found: FoundRun, place: Place, now: datetime) -> RunPage:
     """The run's header, a page of its children or batches under the place's filter, and its timeline."""
-    base = RunHeader(found.run, found.status_name, live=found.run_running, by_fanout=found.by_fanout)
     if found.run_desc is None:
         return RunPage(RunHeader(found.run, found.status_name, live=found.reporter_running,
                                  by_fanout=found.by_fanout, note=_waiting_note(found)), None)
@@ -78,8 +79,8 @@ async def run_page(found: FoundRun, place: Place, now: datetime) -> RunPage:
     children = batch_count(total, size)
     counts, note = await _counts(found, total)
     wall = ((found.run_desc.close_time or now) - started).total_seconds()
-    header = RunHeader(found.run, base.status, base.live, found.by_fanout, started.isoformat(), wall, request,
-                       children, size, shards, workflow_retries, counts, note)
+    header = RunHeader(found.run, found.status_name, found.run_running, found.by_fanout, started.isoformat(), wall,
+                       request, children, size, shards, workflow_retries, counts, note)
     known = {"all": children}
     if size <= 1 and counts is not None and found.run_running:
         known.update(failed=counts.failed, running=counts.running)
@@ -93,6 +94,7 @@ async def _counts(found: FoundRun, total: int) -> tuple[Counts | None, str]:
         try:
             p = await found.progress()
         except (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError, WorkflowFailureError) as err:
+            log.warning("progress of %s for its details: %s", found.run_id, err)  # the page says so, and goes on
             return None, f"progress unavailable: no worker answered its query ({type(err).__name__})"
         return Counts(p.total, p.succeeded, p.failed, p.running, p.cancelled), ""
     if found.reporter_desc is None:
