@@ -5,7 +5,8 @@
     fanout --fail-on-failure 1-5         # exit 1 when any child failed (or the run was cancelled)
     fanout scenario <name> [options]     # the lab's three, and FANOUT_SCENARIOS' (those not limited to channels)
     fanout status <run-id> | cancel <run-id> | list | help     # the same operations as in Slack (bot.operations)
-    fanout details <run-id>              # the run's Details modal, as text: who, how, its children, its timeline
+    fanout details <run-id> [--show failed|retried|running] [--page N]   # the run's Details modal, as text
+    fanout details <run-id> --child POSITION | --batch INDEX [--page N]  # a child's story, a batch's failures
 
 CLI-only flags (anywhere on the line): ``--fail-on-failure``, ``--json`` (print the result as JSON),
 ``--no-wait`` (start, print the run id, exit), ``-h``/``--help``. Exit codes: 0 done; 1 children
@@ -23,6 +24,7 @@ import os
 import re
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any, TextIO
 
@@ -52,7 +54,15 @@ from bot.operations.operations import Operations
 from bot.operations.permissions import Caller
 from bot.operations.start import Deployment
 from bot.render.blocks import format_duration, progress_bar
-from bot.render.details import Place, run_view
+from bot.render.details import (
+    BATCH_ACTION,
+    CHILD_ACTION,
+    FILTER_LABELS,
+    FILTERS,
+    MOVE_ACTION,
+    Place,
+    view_of,
+)
 from bot.render.run import summary_message
 from bot.render.terminal import blocks_to_text, view_text
 from bot.settings import Settings
@@ -68,6 +78,10 @@ HELP_FLAGS = ("-h", "--help")
 USAGE = """usage: fanout [--fail-on-failure] [--json] [--no-wait] <values> [options]
        fanout scenario <name> [options] | status <run-id> | details <run-id> | cancel <run-id> | list | help
 e.g.   fanout 1 2 3 4 5 · fanout 1-15 --fail mod:3 --retries 3 · fanout help"""
+DETAILS_USAGE = ("usage: fanout details <run-id> [--show all|failed|retried|running] [--page N]\n"
+                 "       fanout details <run-id> --child POSITION | --batch INDEX [--page N]")
+# The Details modal's buttons, as a terminal types them: option -> (Place field, what it takes).
+DETAILS_OPTIONS = {"--show": "show", "--page": "page", "--child": "child", "--batch": "batch"}
 
 
 class CliError(Exception):
@@ -204,15 +218,87 @@ async def run(ops: Operations, command: RunCommand, text: str, caller: Caller, *
     return 1 if fail_on_failure and (result.failure_count > 0 or result.status == "cancelled") else 0
 
 
-async def details(ops: Operations, caller: Caller, run_id: str) -> int:
-    """The run's Details modal as text: its header, the first page of its children or batches, its timeline."""
-    place = Place(run_id)
-    page = await ops.details.run(caller, place)
-    if isinstance(page, Answer):
-        return show(page)
-    for line in view_text(run_view(page, place)):
+def details_options(args: list[str]) -> tuple[list[str], dict[str, str]]:
+    """``fanout details``'s own options (the modal's buttons: filters, pages, Story, Failures), taken out of the
+    line before the shared parser reads the rest."""
+    rest, options = [], {}
+    words = iter(args)
+    for word in words:
+        if word not in DETAILS_OPTIONS:
+            rest.append(word)
+            continue
+        value = next(words, "")
+        if not value or word in options:
+            raise CliError(f"{word} takes one value\n{DETAILS_USAGE}")
+        options[word] = value
+    return rest, options
+
+
+def details_place(run_id: str, options: dict[str, str]) -> tuple[Place, int]:
+    """Where ``fanout details`` looks, and at which page (1 the first): refused as one line with usage."""
+    def number(option: str, least: int) -> int:
+        raw = options.get(option, str(least))
+        if not raw.isdigit() or int(raw) < least:
+            raise CliError(f"{option} takes a whole number of at least {least}, not {raw!r}\n{DETAILS_USAGE}")
+        return int(raw)
+
+    show_filter = options.get("--show", "all")
+    if show_filter not in FILTERS:
+        raise CliError(f"--show takes {', '.join(FILTERS)}, not {show_filter!r}\n{DETAILS_USAGE}")
+    page = number("--page", 1)
+    pushed = [o for o in ("--child", "--batch") if o in options]
+    if len(pushed) == 2 or (pushed and "--show" in options) or ("--child" in options and "--page" in options):
+        raise CliError(f"--child and --batch each open one view of their own\n{DETAILS_USAGE}")
+    if "--child" in options:
+        return Place(run_id, child=number("--child", 0)), 1
+    if "--batch" in options:
+        return Place(run_id, batch=number("--batch", 0), page=page - 1), 1  # a batch's failures page by position
+    return Place(run_id, show=show_filter), page
+
+
+async def details(ops: Operations, caller: Caller, run_id: str, options: dict[str, str]) -> int:
+    """The Details modal as text: the run's header, a page of its children or batches, its timeline; or a child's
+    story, or a batch's failures. Under each button, the command that does what it does."""
+    place, page = details_place(run_id, options)
+    for _ in range(page - 1):  # a live run's filtered pages follow visibility's page tokens: walk to the page
+        read = await ops.details.run(caller, place)
+        if isinstance(read, Answer):
+            return show(read)
+        if read.listing is None or not read.listing.has_next:
+            raise CliError(f"run {run_id} has no page {page} of {FILTER_LABELS[place.show].lower()}", code=1)
+        place = replace(place, ahead=read.listing.ahead).turned(forward=True)
+    shown = await ops.details.at(caller, place)
+    if isinstance(shown, Answer):
+        return show(shown)
+    for line in view_text(view_of(shown, place), details_hints(place)):
         print(in_terminal_words(line))
     return 0
+
+
+def details_hints(place: Place) -> Callable[[list[dict[str, Any]]], list[str]]:
+    """What a terminal types for each of a Details view's buttons."""
+    command = f"fanout details {place.run_id}"
+    where = f" --batch {place.batch}" if place.batch >= 0 else f" --show {place.show}" if place.show != "all" else ""
+
+    def hints(buttons: list[dict[str, Any]]) -> list[str]:
+        lines, filters = [], []
+        for button in buttons:
+            action, value = str(button.get("action_id", "")), str(button.get("value", ""))
+            label = str((button.get("text") or {}).get("text", ""))
+            move = action.partition(":")[2] if action.startswith(f"{MOVE_ACTION}:") else ""
+            if action == CHILD_ACTION:
+                lines.append(f"  ↳ its story: {command} --child {value}")
+            elif action == BATCH_ACTION:
+                lines.append(f"  ↳ its failures: {command} --batch {value}")
+            elif move in FILTERS:
+                filters.append(f"{label}: --show {move}")
+            elif move in ("prev", "next"):
+                lines.append(f"  {label}: {command}{where} --page {place.page + (2 if move == 'next' else 0)}")
+        if filters:
+            lines.insert(0, "  " + " · ".join(filters))
+        return lines
+
+    return hints
 
 
 def show(answer: Answer) -> int:
@@ -240,6 +326,10 @@ def terminal_operations(settings: Settings) -> Operations:
 
 async def dispatch(argv: Sequence[str]) -> int:
     flags, text = split_args(argv)
+    options: dict[str, str] = {}
+    if text.split()[:1] == ["details"]:
+        words, options = details_options(text.split())
+        text = " ".join(words)
     settings = Settings.from_env(require_slack=False)  # a bad FANOUT_SCENARIOS file: ConfigError, exit 2
     ops = terminal_operations(settings)
     # No channel: the scenarios offered everywhere; the child types workers serve (the lab's if Temporal is down).
@@ -253,7 +343,8 @@ async def dispatch(argv: Sequence[str]) -> int:
         case HelpCommand():
             print(USAGE + "\n")
             print(terminal(help_text(catalog)))
-            print("\nTerminal only: --fail-on-failure (exit 1 when a child failed), --json, --no-wait.")
+            print("\nTerminal only: --fail-on-failure (exit 1 when a child failed), --json, --no-wait; "
+                  "details takes --show, --page, --child and --batch in place of the modal's buttons.")
             return 0
         case RunCommand():
             return await run(ops, command, text, caller, fail_on_failure="--fail-on-failure" in flags,
@@ -261,7 +352,7 @@ async def dispatch(argv: Sequence[str]) -> int:
         case StatusCommand(run_id=run_id):
             return show(await ops.runs.status(caller, run_id))
         case DetailsCommand(run_id=run_id):
-            return await details(ops, caller, run_id)
+            return await details(ops, caller, run_id, options)
         case CancelCommand(run_id=run_id):
             return show(await ops.runs.cancel(caller, run_id))
         case ListCommand():

@@ -361,8 +361,44 @@ async def test_a_terminal_run_in_the_terminal_and_not_in_any_channel(bot: BotUnd
     assert "2 ✗ failed · 2 attempts" in out and "Simulated failure for value 2" in out
     assert "Timeline · wall" in out and "[Refresh]" not in out and "<" not in out and "*" not in out
     assert f"Open in Temporal UI: http://localhost:8233/namespaces/default/workflows/{run_id}\n" in out
+    # Each button, as the command a terminal types in its place.
+    assert "  All (3): --show all · Failed (1): --show failed · Retried (1): --show retried" in out
+    assert f"Simulated failure for value 2\n  ↳ its story: fanout details {run_id} --child 1\n" in out
+    code, out, err = await run_process([*CLI, "details", run_id, "--show", "failed"], env)
+    assert code == 0 and "Children · failed · 1–1 of 1" in out and "✓ succeeded" not in out
+    code, out, err = await run_process([*CLI, "details", run_id, "--child", "1"], env)
+    assert code == 0 and out.startswith("── A child's story ──\nValue 2 · child") and "then a 1 s backoff" in out
+    assert "attempt 2 failed after" in out and "Final: failed on attempt 2" in out
+    code, _, err = await run_process([*CLI, "details", run_id, "--page", "2"], env)
+    assert code == 1 and err.startswith(f"fanout: run {run_id} has no page 2 of all")
+    for wrong in (["--child", "x"], ["--show", "odd"], ["--child", "1", "--batch", "0"], ["--page"]):
+        code, _, err = await run_process([*CLI, "details", run_id, *wrong], env)
+        assert code == 2 and "usage: fanout details <run-id>" in err, wrong
     code, _, err = await run_process([*CLI, "details", "fanout-nosuchrun"], env)
     assert code == 1 and err.startswith("fanout: No run fanout-nosuchrun found in this namespace.")
     refused = modal_text(await details_modal(bot, run_id, new_channel()))  # no channel's run
     assert f"No run `{run_id}` found in this channel" in refused
+
+
+async def test_the_terminal_pages_through_children_and_a_batchs_failures(temporal_address: str,
+                                                                        task_queue: str) -> None:
+    env = cli_env(temporal_address, task_queue)
+    code, _, err = await run_process([*CLI, "1-25", "--fail", "none"], env)
+    assert code == 0, err
+    run_id = err.split()[1].rstrip(":")
+    code, out, err = await run_process([*CLI, "details", run_id], env)
+    assert code == 0 and "Children · all · 1–20 of 25" in out
+    assert f"  Next ▶: fanout details {run_id} --page 2\n" in out and "Previous" not in out
+    code, out, err = await run_process([*CLI, "details", run_id, "--page", "2"], env)
+    assert code == 0 and "Children · all · 21–25 of 25" in out and "\n25 ✓ succeeded → 50" in out
+    assert f"  ◀ Previous: fanout details {run_id} --page 1\n" in out and "Next" not in out
+    code, _, err = await run_process([*CLI, "1-100", "--batch", "10", "--fail", "mod:30"], env)
+    assert code == 0, err
+    batched = err.split()[1].rstrip(":")
+    code, out, err = await run_process([*CLI, "details", batched, "--show", "failed"], env)
+    assert code == 0 and "Batches · failed" in out
+    assert f"  ↳ its failures: fanout details {batched} --batch 5\n" in out
+    code, out, err = await run_process([*CLI, "details", batched, "--batch", "5"], env)
+    assert code == 0 and out.startswith("── Batch failures ──\nBatch 5 of run")
+    assert "60 SimulatedFailure: Simulated failure for value 60" in out
 

@@ -19,7 +19,7 @@ from bot.operations.answers import Answer
 from bot.operations.operations import Operations
 from bot.operations.permissions import Caller
 from bot.render.blocks import Message
-from bot.render.details import Place, answer_view, batch_view, loading_view, run_view, story_view
+from bot.render.details import Place, answer_view, loading_view, view_of
 from bot.render.form import FormContext, run_form
 from bot.render.replies import error_message
 from workflows.model import FanoutRequest
@@ -99,14 +99,8 @@ async def details_view(ops: Operations, caller: Caller, place: Place) -> dict[st
     if problem := ops.refusal(caller):
         return answer_view(error_message(problem, ""), place)
     try:
-        if place.batch >= 0:
-            batch = await ops.details.batch(caller, place)
-            return answer_view(batch.message, place) if isinstance(batch, Answer) else batch_view(batch, place)
-        if place.child >= 0:
-            story = await ops.details.child(caller, place)
-            return answer_view(story.message, place) if isinstance(story, Answer) else story_view(story, place)
-        page = await ops.details.run(caller, place)
-        return answer_view(page.message, place) if isinstance(page, Answer) else run_view(page, place)
+        shown = await ops.details.at(caller, place)
+        return answer_view(shown.message, place) if isinstance(shown, Answer) else view_of(shown, place)
     except Exception as err:  # the boundary of one user's request: tell them, log it, keep serving the others
         log.exception("Details of %s failed", place.run_id)
         problem = f"Something went wrong with Details ({escape(type(err).__name__)}); nothing more was done."

@@ -46,6 +46,14 @@ class Details:
     def __init__(self, runs: Runs) -> None:
         self.runs = runs
 
+    async def at(self, caller: Caller, place: Place) -> RunPage | Story | BatchFailures | Answer:
+        """What the view at ``place`` shows: a batch's failures, a child's story, or the run's page."""
+        if place.batch >= 0:
+            return await self.batch(caller, place)
+        if place.child >= 0:
+            return await self.child(caller, place)
+        return await self.run(caller, place)
+
     async def run(self, caller: Caller, place: Place) -> RunPage | Answer:
         """The run's page at ``place``: its header, a page of its children or batches, its timeline."""
         found = await self._found(caller, place.run_id)

@@ -581,3 +581,12 @@ def batch_view(batch: BatchFailures, place: Place) -> dict[str, Any]:
     if turns:
         blocks.append(actions(*turns))
     return _view(BATCH_CALLBACK, "Batch failures", blocks, place)
+
+
+def view_of(shown: RunPage | Story | BatchFailures, place: Place) -> dict[str, Any]:
+    """The view of what Details read at ``place``: the run's page, a child's story or a batch's failures."""
+    if isinstance(shown, Story):
+        return story_view(shown, place)
+    if isinstance(shown, BatchFailures):
+        return batch_view(shown, place)
+    return run_view(shown, place)

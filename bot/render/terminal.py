@@ -3,6 +3,7 @@ Pure."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from bot.mrkdwn import mrkdwn_to_text
@@ -30,9 +31,16 @@ def blocks_to_text(blocks: list[dict[str, Any]], *, plain: bool = False, links_o
     return [mrkdwn_to_text(line, plain=plain) for line in lines if line]
 
 
-def view_text(view: dict[str, Any]) -> list[str]:
+def view_text(view: dict[str, Any],
+              button_hints: Callable[[list[dict[str, Any]]], list[str]] | None = None) -> list[str]:
     """A modal as terminal lines (the CLI's ``details``, make dev's console): its title, then its blocks as
-    ``blocks_to_text`` gives them, links kept and code fences gone."""
-    title = str((view.get("title") or {}).get("text", ""))
-    lines = blocks_to_text(view.get("blocks") or [], plain=True, links_only=True)
-    return [f"── {title} ──", *(line.replace("```", "") for line in lines)]
+    ``blocks_to_text`` gives them, links kept and code fences gone. ``button_hints`` says, under each block, what a
+    terminal types in place of its buttons (a button does nothing here)."""
+    lines = [f"── {(view.get('title') or {}).get('text', '')} ──"]
+    for block in view.get("blocks") or []:
+        lines += [line.replace("```", "") for line in blocks_to_text([block], plain=True, links_only=True)]
+        buttons = [block["accessory"]] if block.get("accessory") else block.get("elements", []) \
+            if block.get("type") == "actions" else []
+        if button_hints is not None and (buttons := [b for b in buttons if b.get("type") == "button"]):
+            lines += button_hints(buttons)
+    return lines

@@ -140,13 +140,13 @@ def in_modal(action_id: str, value: str, place: Place, *, pushed: bool = False) 
 async def test_details_opens_a_loading_modal_at_once_then_fills_it_in_with_the_views_hash() -> None:
     journal = Journal()
     bolt = Bolt(journal)
-    ops = RecordingOperations(journal, answers={"details.run": page()})
+    ops = RecordingOperations(journal, answers={"details.at": page()})
     await details_clicked(ack=bolt.ack, body=click(), respond=bolt.respond, client=bolt, ops=ops)
     # Nothing waits on Temporal before views.open: the trigger lasts 3 s.
-    assert journal.names() == ["ack", "views_open", "details.run", "views_update"]
+    assert journal.names() == ["ack", "views_open", "details.at", "views_update"]
     opened = journal.first("views_open")[1]
     assert opened["trigger_id"] == "trig-2" and "Reading run" in json.dumps(opened["view"])
-    assert journal.first("details.run")[1] == (CALLER, Place("fanout-1", "C1"))
+    assert journal.first("details.at")[1] == (CALLER, Place("fanout-1", "C1"))
     update = journal.first("views_update")[1]
     assert (update["view_id"], update["hash"]) == ("VOPENED", "hash-of-VOPENED")
     assert update["view"]["callback_id"] == "fanout_details"
@@ -157,7 +157,7 @@ async def test_details_opens_a_loading_modal_at_once_then_fills_it_in_with_the_v
 async def test_a_refusal_is_shown_in_the_modal() -> None:
     journal = Journal()
     bolt = Bolt(journal)
-    ops = RecordingOperations(journal, answers={"details.run": refused("No run `fanout-1` found in this channel.")})
+    ops = RecordingOperations(journal, answers={"details.at": refused("No run `fanout-1` found in this channel.")})
     await details_clicked(ack=bolt.ack, body=click(), respond=bolt.respond, client=bolt, ops=ops)
     assert "No run `fanout-1` found in this channel." in json.dumps(journal.first("views_update")[1]["view"])
     # The allow-lists too, checked on every action, before anything is read.
@@ -187,10 +187,10 @@ async def test_moves_in_the_modal_take_the_runs_channel_from_its_metadata_and_up
                            ("fanout_details_go:refresh", place)]:
         journal = Journal()
         bolt = Bolt(journal)
-        ops = RecordingOperations(journal, answers={"details.run": page()})
+        ops = RecordingOperations(journal, answers={"details.at": page()})
         await details_moved(ack=bolt.ack, body=in_modal(action, "", place), client=bolt, ops=ops)
-        assert journal.names() == ["ack", "details.run", "views_update"], action
-        assert journal.first("details.run")[1] == (CALLER, target), action  # C1: from the metadata, not the body
+        assert journal.names() == ["ack", "details.at", "views_update"], action
+        assert journal.first("details.at")[1] == (CALLER, target), action  # C1: from the metadata, not the body
         update = journal.first("views_update")[1]
         assert (update["view_id"], update["hash"]) == ("VDETAILS", "h-7"), action
 
@@ -199,15 +199,15 @@ async def test_a_newer_change_wins_a_hash_conflict() -> None:
     journal = Journal()
     bolt = Bolt(journal, failing={"views_update": "hash_conflict"})
     await details_moved(ack=bolt.ack, body=in_modal("fanout_details_go:next", "", Place("fanout-1", "C1")),
-                        client=bolt, ops=RecordingOperations(journal, answers={"details.run": page()}))
-    assert journal.names() == ["ack", "details.run", "views_update"]  # dropped, logged, and nothing raised
+                        client=bolt, ops=RecordingOperations(journal, answers={"details.at": page()}))
+    assert journal.names() == ["ack", "details.at", "views_update"]  # dropped, logged, and nothing raised
 
 
 async def test_a_story_and_a_batch_are_pushed_from_the_runs_modal_only() -> None:
     place = Place("fanout-1", "C1", show="failed")
     for listener, value, operation, target in [
-            (child_clicked, "3", "details.child", Place("fanout-1", "C1", child=3)),
-            (batch_clicked, "7", "details.batch", Place("fanout-1", "C1", batch=7))]:
+            (child_clicked, "3", "details.at", Place("fanout-1", "C1", child=3)),
+            (batch_clicked, "7", "details.at", Place("fanout-1", "C1", batch=7))]:
         journal = Journal()
         bolt = Bolt(journal)
         await listener(ack=bolt.ack, body=in_modal("x", value, place), client=bolt,

@@ -104,10 +104,10 @@ async def test_fanout_alone_acks_then_opens_the_form_for_this_channel() -> None:
 
 async def test_details_acks_opens_a_modal_at_once_then_fills_it_in() -> None:
     journal = Journal()
-    await send("details fanout-1", RecordingOperations(journal, answers={"details.run": refused("No run `fanout-1`")}))
-    assert journal.names() == ["ack", "views_open", "details.run", "views_update"]
+    await send("details fanout-1", RecordingOperations(journal, answers={"details.at": refused("No run `fanout-1`")}))
+    assert journal.names() == ["ack", "views_open", "details.at", "views_update"]
     assert journal.entries[0][1] == {} and journal.first("views_open")[1]["trigger_id"] == "trig-1"
-    assert journal.first("details.run")[1] == (Caller("U1", "T1", "C1"), Place("fanout-1", "C1"))
+    assert journal.first("details.at")[1] == (Caller("U1", "T1", "C1"), Place("fanout-1", "C1"))
     assert "No run `fanout-1`" in text_of(journal.first("views_update"))
     journal, _ = await send("details <!channel>")  # not a run id: refused in the ack, no modal
     assert journal.names() == ["ack"] and "is not a run id" in text_of(journal.first("ack"))
