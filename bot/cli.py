@@ -80,8 +80,7 @@ USAGE = """usage: fanout [--fail-on-failure] [--json] [--no-wait] <values> [opti
 e.g.   fanout 1 2 3 4 5 · fanout 1-15 --fail mod:3 --retries 3 · fanout help"""
 DETAILS_USAGE = ("usage: fanout details <run-id> [--show all|failed|retried|running] [--page N]\n"
                  "       fanout details <run-id> --child POSITION | --batch INDEX [--page N]")
-# The Details modal's buttons, as a terminal types them: option -> (Place field, what it takes).
-DETAILS_OPTIONS = {"--show": "show", "--page": "page", "--child": "child", "--batch": "batch"}
+DETAILS_OPTIONS = ("--show", "--page", "--child", "--batch")  # the Details modal's buttons, as a terminal types them
 
 
 class CliError(Exception):
