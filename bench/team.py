@@ -21,7 +21,7 @@ from tests.conftest import SIGNING_SECRET
 from tests.entrypoints import http_get
 from tests.processes import start_bot
 from tests.server_metrics import delta, settled_requests
-from tests.team_load import TeamFigures, TeamLoad, run_team_load
+from tests.team_load import TeamFigures, TeamLoad, is_final, run_team_load, tagged
 
 WORKSHOP = TeamLoad(runs=30, channels=3, replicas=2, spread_s=10, text="1-8 --delay 5-45 --fail none")
 SMALL = TeamLoad(runs=10, channels=2, replicas=1, spread_s=3, text="1-3 --delay 1-6 --fail none")
@@ -155,8 +155,6 @@ class BotDown:
 async def bot_down(runs: int, down_s: float) -> BotDown:
     """``runs`` runs started through the bot; the bot is killed; every run finishes; ``down_s`` after the
     kill the bot starts again."""
-    from tests.team_load import _final, _tagged
-
     out = BotDown(runs, down_s)
     stack, client, queue = await _fanout_stack("temporal-bot-down")
     env = f"down-{uuid.uuid4().hex[:6]}"
@@ -185,15 +183,15 @@ async def bot_down(runs: int, down_s: float) -> BotDown:
                 deadline = time.monotonic() + 120  # final edits share the edit budget (40 a minute): ~15 s for 10
                 while len(finals) < runs and time.monotonic() < deadline:
                     for channel, run_id in zip(channels, ids, strict=True):
-                        if run_id not in arrived and _tagged(fake, channel, "fanout_summary", run_id):
+                        if run_id not in arrived and tagged(fake, channel, "fanout_summary", run_id):
                             arrived[run_id] = time.monotonic() - back
-                        message = _tagged(fake, channel, "fanout_started", run_id)
-                        if run_id not in finals and message and _final(message[0].blocks):
+                        message = tagged(fake, channel, "fanout_started", run_id)
+                        if run_id not in finals and message and is_final(message[0].blocks):
                             finals[run_id] = time.monotonic() - back
                     await asyncio.sleep(0.05)
                 await asyncio.sleep(5)  # anything posted twice would be by now
                 out.delays_s = [arrived.get(i, float("nan")) for i in ids]
-                out.summaries = [len(_tagged(fake, c, "fanout_summary", i)) for c, i in zip(channels, ids, strict=True)]
+                out.summaries = [len(tagged(fake, c, "fanout_summary", i)) for c, i in zip(channels, ids, strict=True)]
                 out.final_edits = len(finals)
                 out.final_edit_max_s = max(finals.values(), default=float("nan"))
             finally:

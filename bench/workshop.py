@@ -20,17 +20,17 @@ import uuid
 from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
 
 from temporalio.client import Client
 
 from bench.infra import ROOT, Stack, cpu_seconds, wait_for_poller
 from bench.team import _logs, start_plain_runs
 from devkit.fake_slack.requests import post_signed, slash_command_body
-from devkit.fake_slack.web_api import ApiCall, FakeSlack, SlackLimits
+from devkit.fake_slack.web_api import FakeSlack, SlackLimits
 from tests.conftest import SIGNING_SECRET
 from tests.processes import BotProcess, start_bot
 from tests.server_metrics import LONG_POLLS, frontend_requests
+from tests.team_load import posted, tagged
 
 RATE_WINDOW_S = 10.0  # the channel's busiest rolling window of posts
 
@@ -180,7 +180,7 @@ async def _run(out: Workshop, load: WorkshopLoad, fake: FakeSlack, bots: list[Bo
 
     def posted_at(user: str, event_type: str = "fanout_summary") -> float | None:
         run_ids = _run_ids(fake, where[user], user)
-        posts = _posted(fake.attempts, event_type, run_ids[0]) if run_ids else []
+        posts = posted(fake.attempts, event_type, run_ids[0]) if run_ids else []
         return posts[0].at if posts else None
 
     deadline = time.monotonic() + load.summaries_timeout_s
@@ -228,7 +228,7 @@ def _count(out: Workshop, fake: FakeSlack, load: WorkshopLoad) -> None:
         run_ids = _run_ids(fake, channel, user)
         out.run_messages_missing += not run_ids
         out.run_message_duplicates += max(0, len(run_ids) - 1)
-        summaries = len(_tagged(fake, channel, "fanout_summary", run_ids[0])) if run_ids else 0
+        summaries = len(tagged(fake, channel, "fanout_summary", run_ids[0])) if run_ids else 0
         out.summaries_posted += summaries
         out.summaries_missing += not summaries
         out.summary_duplicates += max(0, summaries - 1)
@@ -266,17 +266,6 @@ def _run_ids(fake: FakeSlack, channel: str, user: str) -> list[str]:
     payloads = [(m.metadata or {}).get("event_payload") or {} for m in fake.messages(channel)
                 if (m.metadata or {}).get("event_type") == "fanout_started"]
     return [str(p["workflow_id"]) for p in payloads if p.get("user_id") == user]
-
-
-def _tagged(fake: FakeSlack, channel: str, event_type: str, run_id: str) -> list[Any]:
-    return [m for m in fake.messages(channel) if (m.metadata or {}).get("event_type") == event_type
-            and (m.metadata or {}).get("event_payload", {}).get("workflow_id") == run_id]
-
-
-def _posted(attempts: list[ApiCall], event_type: str, run_id: str) -> list[ApiCall]:
-    return [a for a in attempts if a.method == "chat.postMessage" and a.status == 200 and not a.error
-            and (a.params.get("metadata") or {}).get("event_type") == event_type
-            and (a.params.get("metadata") or {}).get("event_payload", {}).get("workflow_id") == run_id]
 
 
 # -- the report ----------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from temporalio.client import Client
 from bot.operations.start import Invocation, run_id_for
 from bot.reporting.payloads import ReportOutcome
 from devkit.fake_slack.requests import post_signed, slash_command_body
-from devkit.fake_slack.web_api import ApiCall, FakeSlack
+from devkit.fake_slack.web_api import ApiCall, FakeSlack, PostedMessage
 from tests.conftest import SIGNING_SECRET
 from tests.processes import BotProcess, start_bot
 from tests.server_metrics import delta, settled_requests
@@ -93,14 +93,14 @@ async def run_team_load(load: TeamLoad, fake: FakeSlack, client: Client, *, temp
         assert close is not None
         closes.append((close.timestamp() - offset, run_id, channel, sent_at, outcome))
     for closed_at, run_id, channel, sent_at, outcome in sorted(closes):
-        messages = _tagged(fake, channel, "fanout_started", run_id)
-        summaries = _tagged(fake, channel, "fanout_summary", run_id)
+        messages = tagged(fake, channel, "fanout_started", run_id)
+        summaries = tagged(fake, channel, "fanout_summary", run_id)
         figures.run_messages.append(len(messages))
         figures.summaries.append(len(summaries))
-        posts = _posted(attempts, "fanout_started", run_id)
+        posts = posted(attempts, "fanout_started", run_id)
         if posts:
             figures.run_message_lag_max_s = max(figures.run_message_lag_max_s, posts[0].at - sent_at)
-        summary_posts = _posted(attempts, "fanout_summary", run_id)
+        summary_posts = posted(attempts, "fanout_summary", run_id)
         if summary_posts:
             at = summary_posts[0].at
             figures.summary_lag_max_s = max(figures.summary_lag_max_s, at - closed_at)
@@ -108,10 +108,10 @@ async def run_team_load(load: TeamLoad, fake: FakeSlack, client: Client, *, temp
             if at - closed_at > SUMMARY_WITHIN_S and at > pace:
                 figures.summaries_late.append(f"{run_id}: {at - closed_at:.1f} s after it closed")
             last_summary_in[channel] = at
-        if messages and _final(messages[0].blocks):
+        if messages and is_final(messages[0].blocks):
             figures.final_states += 1
         finals = [a for a in attempts if a.method == "chat.update" and a.status == 200 and messages
-                  and a.params.get("ts") == messages[0].ts and _final(a.params.get("blocks"))]
+                  and a.params.get("ts") == messages[0].ts and is_final(a.params.get("blocks"))]
         if finals and summary_posts:
             figures.final_edit_lag_max_s = max(figures.final_edit_lag_max_s, finals[-1].at - summary_posts[0].at)
         assert outcome.summary_ts or outcome.stopped, outcome
@@ -142,18 +142,18 @@ async def _outcome(client: Client, run_id: str) -> ReportOutcome:
     raise AssertionError(f"no reporter for {run_id}")
 
 
-def _final(blocks: object) -> bool:
+def is_final(blocks: object) -> bool:
     """A run message in its final state: the outcome shown, no Cancel button left."""
     text = str(blocks)
     return "Finished: " in text and "fanout_cancel" not in text
 
 
-def _tagged(fake: FakeSlack, channel: str, event_type: str, run_id: str) -> list:  # type: ignore[type-arg]
+def tagged(fake: FakeSlack, channel: str, event_type: str, run_id: str) -> list[PostedMessage]:
     return [m for m in fake.messages(channel) if (m.metadata or {}).get("event_type") == event_type
             and (m.metadata or {}).get("event_payload", {}).get("workflow_id") == run_id]
 
 
-def _posted(attempts: list[ApiCall], event_type: str, run_id: str) -> list[ApiCall]:
+def posted(attempts: list[ApiCall], event_type: str, run_id: str) -> list[ApiCall]:
     return [a for a in attempts if a.method == "chat.postMessage" and a.status == 200 and not a.error
             and (a.params.get("metadata") or {}).get("event_type") == event_type
             and (a.params.get("metadata") or {}).get("event_payload", {}).get("workflow_id") == run_id]
