@@ -37,7 +37,7 @@ from bot.render.blocks import (
     pack_lines,
     section,
 )
-from bot.render.run import DETAILS_ACTION, open_ui_buttons, result_shown
+from bot.render.run import DETAILS_ACTION, open_ui_buttons, origin_lines, result_shown
 from bot.runs.info import RunInfo
 from workflows.model import RETRY_BACKOFF, RETRY_INITIAL_INTERVAL, FanoutRequest
 
@@ -397,11 +397,7 @@ def _field(title: str, text: str) -> MarkdownTextObject:
 
 def _header_blocks(header: RunHeader, place: Place) -> list[Block]:
     run = header.run
-    who = _who(header)
-    if run.retry_of:
-        who += f"\n↩️ retries the failed values of {code(run.retry_of, 80)}"
-    if run.schedule_id:
-        who += f"\n🗓 fired by schedule {code(run.schedule_id, 80)}"
+    who = _who(header) + origin_lines(run)
     if header.started_at:
         who += f"\nstarted {slack_date(header.started_at)}"
     wall = "—" if header.wall_s is None else format_duration(header.wall_s) + (" so far" if header.live else "")

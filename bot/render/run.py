@@ -130,16 +130,23 @@ def _waiting(run: RunInfo, until: str, approvers: Sequence[str]) -> str:
     return f"⏳ *Waiting for approval* by {who} · expires {slack_date(until)}"
 
 
+def origin_lines(run: RunInfo) -> str:
+    """Where a run came from beside its starter, a line each: the run whose failures it retries, its schedule."""
+    lines = ""
+    if run.retry_of:
+        lines += f"\n↩️ retries the failed values of {code(run.retry_of, 80)}"
+    if run.schedule_id:
+        lines += f"\n🗓 fired by schedule {code(run.schedule_id, 80)}"
+    return lines
+
+
 def run_message(run: RunInfo, progress: Progress | None, *, final: FanoutResult | None = None,
                 waiting_until: str = "", approvers: Sequence[str] = ()) -> Message:
     """The run's message in the channel; updated in place while it runs, and once more at the end. While it
     waits for an approval (``waiting_until``) it offers Approve and Reject."""
     who = mention(run.user_id) if run.user_id else "A workflow"
     head = f"{who} ran {code('/fanout ' + run.text if run.text.strip() else '/fanout')}\n{_shape(run)}"
-    if run.retry_of:
-        head += f"\n↩️ retries the failed values of {code(run.retry_of, 80)}"
-    if run.schedule_id:
-        head += f"\n🗓 fired by schedule {code(run.schedule_id, 80)}"
+    head += origin_lines(run)
     if run.approved_by:
         head += f"\n✅ approved by {mention(run.approved_by)}"
     buttons = []
