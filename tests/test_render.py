@@ -1,4 +1,4 @@
-"""bot.render and bot.render.replies: run state -> Slack messages, within Slack's limits, with all outside text
+"""bot.render.run and bot.render.replies: run state -> Slack messages, within Slack's limits, with all outside text
 escaped."""
 
 from __future__ import annotations
