@@ -31,6 +31,7 @@ from bot.files.timeline import text_timeline
 from bot.mrkdwn import mrkdwn_to_text
 from bot.render.details import BATCH_CALLBACK, RUN_CALLBACK, STORY_CALLBACK
 from bot.render.form import CALLBACK_ID as FORM
+from bot.render.run import pictured
 from bot.render.terminal import blocks_to_text, view_text
 from bot.runs.results import run_request
 from bot.settings import Settings
@@ -83,7 +84,8 @@ class Printer:
             task.add_done_callback(self.tasks.discard)
 
     async def _timeline(self, run_id: str) -> None:
-        """The timeline as text (Slack gets it as a PNG), read from the run's result in Temporal."""
+        """The timeline as text, for a run whose thread gets it as a PNG in Slack (10 children or more), read from
+        the run's result in Temporal."""
         try:
             client = await self.gateway.client()
             result = await client.get_workflow_handle(run_id, result_type=FanoutResult).result()
@@ -92,7 +94,7 @@ class Printer:
             self._print(f"── no timeline of {run_id}: {err} ──", [], indent="    ")
             return
         text = text_timeline(result, request.ranges)
-        if text:
+        if text and pictured(result):  # as in Slack: only a thread that gets the PNG
             self._print(f"── timeline of {run_id} (a PNG in the thread) ──", text.splitlines(), indent="    ")
 
     @staticmethod

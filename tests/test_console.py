@@ -48,6 +48,9 @@ def test_the_console_shows_the_run_to_its_final_state_and_never_a_traceback(
     console.wait_output(r"\(form submitted\)")
     output = console.wait_output(r"Finished: 4 succeeded · 2 failed", timeout_s=60)
     assert "ran `/fanout 1-6 --fail mod:3`" in output
+    console.type("/fanout list")  # a round trip after the summary, which would have printed a timeline by then
+    output = console.wait_output(r"only you can see this", count=2)
+    assert output.count("── timeline of ") == 1  # 6 children: no picture in Slack, so none here either
     console.type("exit")
     assert console.wait() == 0
     console.assert_all_stopped()
