@@ -18,7 +18,6 @@ import json
 import logging
 import re
 from dataclasses import dataclass
-from datetime import timedelta
 from importlib.metadata import EntryPoint, entry_points
 
 from temporalio import activity, workflow
@@ -28,6 +27,7 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
 from runtime.config import ConfigError
+from runtime.temporal import RPC_TIMEOUT
 from workflows.model import ChildPlugin
 from workflows.plugin import ChildType, PluginChildWorkflow
 from workflows.rules import CHILD_TYPES
@@ -39,7 +39,6 @@ GROUP = "fanout.children"
 NAMES_PREFIX = "fanout-children:"
 DETAILS_PREFIX = "fanout-child:"
 IDENTITY_MAX = 1000  # Temporal refuses a longer poller identity (limit.maxIDLengthLimit)
-RPC_TIMEOUT = timedelta(seconds=2)
 DESCRIPTION_MAX = 150
 
 

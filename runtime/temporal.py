@@ -105,6 +105,8 @@ _CORE_LEVELS = {"DEBUG": ("INFO", "WARN"), "INFO": ("WARN", "ERROR"), "WARNING":
 # (level, metrics address, worker heartbeats, runtime)
 _process_runtime: tuple[str, str | None, bool, Runtime] | None = None
 WORKER_HEARTBEAT = timedelta(seconds=60)  # the SDK's default
+# One read or write against Temporal: well inside Slack's 3 s, so an outage gets a prompt answer.
+RPC_TIMEOUT = timedelta(seconds=2)
 
 
 def core_log_filter(level: str) -> TelemetryFilter:

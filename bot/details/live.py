@@ -17,16 +17,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 
 from bot.files.timeline import value_labels
 from bot.render.details import PAGE_SIZE, BatchLine, ChildLine, Cursor, Listing, Place
+from runtime.temporal import RPC_TIMEOUT
 from workflows.model import RETRY_BACKOFF, RETRY_INITIAL_INTERVAL, FanoutRequest
 from workflows.values import batch_count
 
-RPC_TIMEOUT = timedelta(seconds=2)
 MAX_BACKOFF_S = 100 * RETRY_INITIAL_INTERVAL.total_seconds()  # Temporal's default maximum interval
 BATCH_TYPES = ("BatchWorkflow", "PluginBatchWorkflow")
 STATUS = {WorkflowExecutionStatus.RUNNING: "running", WorkflowExecutionStatus.COMPLETED: "succeeded",

@@ -18,8 +18,9 @@ from bot.details.ended import ended_batches, ended_children, result_of
 from bot.details.live import LiveRun
 from bot.files.timeline import text_timeline
 from bot.render.details import TIMELINE_WIDTH, Counts, Place, RunHeader, RunPage
-from bot.runs.lookup import REPORTED_STATUS, RPC_TIMEOUT, FoundRun
+from bot.runs.lookup import REPORTED_STATUS, FoundRun
 from bot.runs.results import run_request
+from runtime.temporal import RPC_TIMEOUT
 from workflows.model import MAX_RESULT_BYTES, RESULT_BYTES_PER_VALUE, FanoutRequest
 from workflows.values import batch_count, count_values, plan_shards, run_batch_size
 

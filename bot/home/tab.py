@@ -20,9 +20,9 @@ from temporalio.common import RetryPolicy, WorkflowIDConflictPolicy
 
 with workflow.unsafe.imports_passed_through():
     from bot import queues
+    from runtime.temporal import RPC_TIMEOUT
 
 IDLE = timedelta(hours=1)
-RPC_TIMEOUT = timedelta(seconds=2)
 
 
 @dataclass

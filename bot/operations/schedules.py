@@ -51,12 +51,12 @@ from bot.reporting.payloads import ReportInput
 from bot.reporting.reporter import ReporterWorkflow
 from bot.runs.info import RunInfo, run_id_of, to_memo
 from runtime import search_attributes as sa
+from runtime.temporal import RPC_TIMEOUT
 from workflows.model import FanoutRequest
 
 log = logging.getLogger("fanout.bot")
 PREFIX = "fanout-sch-"
 CATCHUP = timedelta(minutes=10)
-RPC_TIMEOUT = timedelta(seconds=2)
 LISTED = 20
 
 

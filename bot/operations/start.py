@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -24,11 +23,11 @@ from bot.reporting.payloads import Approval, ReportInput, Step
 from bot.reporting.reporter import ReporterWorkflow
 from bot.runs.info import RunInfo, reporter_id, to_memo, ui_url
 from runtime import search_attributes as sa
+from runtime.temporal import RPC_TIMEOUT
 from workflows.model import FanoutRequest, FanoutResult
 from workflows.parent import ParentWorkflow
 from workflows.values import count_values, plan_batch_size
 
-RPC_TIMEOUT = timedelta(seconds=2)  # well inside Slack's 3 s, so an outage gets a prompt answer
 # A start that failed with one of these may have landed all the same ...
 MAYBE_STARTED = frozenset({RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.UNAVAILABLE, RPCStatusCode.CANCELLED,
                            RPCStatusCode.UNKNOWN, RPCStatusCode.INTERNAL})

@@ -3,8 +3,6 @@ input, its attempt, the run before it) or its last (how it ended: its result or 
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.workflowservice.v1 import (
@@ -14,7 +12,7 @@ from temporalio.api.workflowservice.v1 import (
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-RPC_TIMEOUT = timedelta(seconds=2)
+from runtime.temporal import RPC_TIMEOUT
 
 
 async def first_event(client: Client, workflow_id: str, run_id: str = "") -> HistoryEvent:

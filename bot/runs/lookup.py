@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from temporalio.client import (
@@ -31,9 +31,9 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from bot.runs.info import RunInfo, from_memo, reporter_id, run_id_of, ui_url
 from runtime import search_attributes as sa
+from runtime.temporal import RPC_TIMEOUT
 from workflows.model import FanoutResult, Progress
 
-RPC_TIMEOUT = timedelta(seconds=2)
 LIST_LIMIT = 10  # runs shown by `list`
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,200}")
 REPORTER_TYPE, RUN_TYPE = "ReporterWorkflow", "ParentWorkflow"
